@@ -1,0 +1,140 @@
+"""The enrich service: a faust agent from ``articles.raw`` to ``articles.enriched``.
+
+Thin by design: it decodes, calls :meth:`Enricher.enrich`, publishes, and dead-letters what it
+cannot process (with the original bytes, the error and topic/partition/offset) so one poison
+message never stops the partition. Offsets advance when the agent moves past an event; faust
+flushes the producer before committing, so an enriched article is on the broker before its raw
+offset is committed (at-least-once; the index's ``_id`` makes redelivery idempotent).
+Enrichment is CPU-bound and synchronous; input is capped (``KHABAR_ENRICH_MAX_CHARS``) so one
+article never blocks the loop long enough to miss a poll. Scale with partitions and processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+
+from services.enrich.pipeline import Enricher
+from shared.kafka import decode_headers
+from shared.models import DeadLetter, RawArticle
+from shared.settings import EnrichSettings
+from shared.streaming import make_app, run_worker
+
+log = logging.getLogger(__name__)
+
+ARTICLES = Counter("enrich_articles_total", "Articles enriched", ["language"])
+FAILURES = Counter(
+    "enrich_dead_letters_total", "Messages sent to the dead-letter topic", ["error_type"]
+)
+SECONDS = Histogram(
+    "enrich_seconds",
+    "Time to enrich one article",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5),
+)
+CONFIDENCE = Histogram(
+    "enrich_language_confidence",
+    "Language-ID confidence",
+    ["language"],
+    buckets=(0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
+)
+ENTITIES = Counter("enrich_entities_total", "Entities found", ["linked"])
+LAG_SECONDS = Histogram(
+    "enrich_ingest_to_enriched_seconds",
+    "Time from ingest to enriched",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+
+settings = EnrichSettings()
+app, state = make_app("enrich", settings, settings.enrich_port)
+raw_topic = app.topic(settings.topics.raw, value_serializer="raw", key_serializer="raw")
+enriched_topic = app.topic(settings.topics.enriched, value_serializer="raw", key_serializer="raw")
+dlq_topic = app.topic(settings.topics.dlq, value_serializer="raw", key_serializer="raw")
+_enricher: Enricher | None = None
+
+
+def enricher() -> Enricher:
+    """The process's enricher, loaded once (models and knowledge base)."""
+    global _enricher
+    if _enricher is None:
+        _enricher = Enricher(max_chars=settings.enrich_max_chars)
+    return _enricher
+
+
+async def _load_models() -> None:
+    enricher()
+
+
+state.on_started.append(_load_models)
+
+
+async def _dead_letter(event: Any, exc: BaseException) -> None:
+    message = event.message
+    letter = DeadLetter.from_bytes(
+        message.value,
+        stage="enrich",
+        error=str(exc)[:2000] or type(exc).__name__,
+        error_type=type(exc).__name__,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key.decode("utf-8", "replace") if message.key else None,
+        headers=decode_headers(message.headers),
+    )
+    FAILURES.labels(type(exc).__name__).inc()
+    log.warning(
+        "dead-lettered message",
+        extra={
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "error": letter.error,
+        },
+    )
+    await dlq_topic.send(
+        key=message.key,
+        value=letter.model_dump_json().encode(),
+        headers={"content-type": b"application/json", "khabar-stage": b"enrich"},
+    )
+
+
+@app.agent(raw_topic)
+async def enrich_articles(stream: Any) -> None:
+    """Enrich every raw article; dead-letter what cannot be processed."""
+    async for event in stream.events():
+        message = event.message
+        started = time.perf_counter()
+        try:
+            raw = RawArticle.model_validate_json(message.value)
+            enriched = enricher().enrich(raw)
+        except (ValidationError, ValueError, UnicodeError) as exc:
+            await _dead_letter(event, exc)
+            continue
+        except Exception as exc:  # noqa: BLE001 - poison message policy: dead-letter and go on
+            log.exception("enrichment failed", extra={"offset": message.offset})
+            await _dead_letter(event, exc)
+            continue
+        elapsed = time.perf_counter() - started
+        SECONDS.observe(elapsed)
+        ARTICLES.labels(enriched.language).inc()
+        CONFIDENCE.labels(enriched.language).observe(enriched.language_confidence)
+        for entity in enriched.entities:
+            ENTITIES.labels(str(entity.linked).lower()).inc()
+        LAG_SECONDS.observe(max(0.0, time.time() - raw.ingested_at.timestamp()))
+        log.debug(
+            "enriched",
+            extra={"article_id": raw.id, "partition": message.partition, "offset": message.offset},
+        )
+        await enriched_topic.send(
+            key=raw.id.encode(),
+            value=enriched.model_dump_json().encode(),
+            headers={"content-type": b"application/json"},
+        )
+
+
+def main() -> None:
+    """Run the enrich worker until SIGTERM."""
+    run_worker(app, state, "enrich", settings)

@@ -1,0 +1,266 @@
+"""The enrichment itself, as a plain function: ``Enricher().enrich(raw) -> EnrichedArticle``.
+
+No Kafka here: the faust agent (``services.enrich.app``), the ``khabar enrich`` CLI and the tests
+all call the same code. Steps, each timed into ``timings_ms``:
+
+1. clean: strip page furniture, find the real headline and the dateline (``cleaning``);
+2. language and script, with each language's share (``language``);
+3. publication date from the dateline, never in the future (``dates``);
+4. entities: knowledge-base matches (``kb``) and the statistical tagger (``ner``) over title and
+   body, linked to KB ids where possible, otherwise to a cross-script name id (``names``), so
+   the Hindi and Urdu spellings of a new name are one entity.
+
+Entity extraction is pluggable: anything with ``extract(field, text, language)`` returning
+:class:`Candidate` objects can be added to ``Enricher.extractors``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from services.enrich import names
+from services.enrich.cleaning import clean_page
+from services.enrich.dates import extract_published_at
+from services.enrich.kb import KbEntry, KnowledgeBase
+from services.enrich.language import detect_language
+from services.enrich.ner import NerTagger
+from shared.models import (
+    EnrichedArticle,
+    Entity,
+    EntityType,
+    EvidenceSource,
+    Mention,
+    RawArticle,
+    TextField,
+    utc_now,
+)
+from shared.telemetry import current_trace_id
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A proposed entity mention before linking."""
+
+    field: TextField
+    start: int
+    end: int
+    text: str
+    type: EntityType
+    source: EvidenceSource
+    score: float
+    entry: KbEntry | None = None
+
+
+class Extractor(Protocol):
+    """Something that proposes entity mentions in one field of an article."""
+
+    def extract(self, field: TextField, text: str, language: str) -> list[Candidate]:
+        """Candidates found in ``text``; offsets are into ``text``."""
+        ...
+
+
+class GazetteerExtractor:
+    """Mentions of knowledge-base entries, in any script."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+
+    def extract(self, field: TextField, text: str, language: str) -> list[Candidate]:
+        return [
+            Candidate(
+                field,
+                hit.start,
+                hit.end,
+                hit.text,
+                _entity_type(hit.entry.type),
+                "kb",
+                hit.score,
+                hit.entry,
+            )
+            for hit in self.kb.find_mentions(text)
+        ]
+
+
+class ModelExtractor:
+    """Mentions proposed by the statistical tagger, linked to the KB by name where possible."""
+
+    def __init__(self, tagger: NerTagger, kb: KnowledgeBase) -> None:
+        self.tagger = tagger
+        self.kb = kb
+
+    def extract(self, field: TextField, text: str, language: str) -> list[Candidate]:
+        return [
+            Candidate(
+                field,
+                span.start,
+                span.end,
+                span.text,
+                span.type,
+                "model",
+                span.score,
+                self.kb.lookup(span.text),
+            )
+            for span in self.tagger.tag(text, language)
+        ]
+
+
+def _entity_type(value: str) -> EntityType:
+    return value if value in ("PER", "ORG", "LOC", "MISC") else "MISC"  # type: ignore[return-value]
+
+
+def _resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
+    """Keep non-overlapping candidates: KB evidence first, then longer, then higher score."""
+    ranked = sorted(
+        candidates,
+        key=lambda c: (c.entry is None, c.source != "kb", -(c.end - c.start), -c.score, c.start),
+    )
+    taken: dict[TextField, list[tuple[int, int]]] = {"title": [], "body": []}
+    kept: list[Candidate] = []
+    for candidate in ranked:
+        spans = taken[candidate.field]
+        if any(candidate.start < end and start < candidate.end for start, end in spans):
+            continue
+        spans.append((candidate.start, candidate.end))
+        kept.append(candidate)
+    return sorted(kept, key=lambda c: (c.field != "title", c.start))
+
+
+@dataclass
+class _EntityBuilder:
+    id: str
+    type: EntityType
+    name: str
+    names: dict[str, str]
+    linked: bool
+    mentions: list[Mention] = field(default_factory=list)
+
+    def build(self) -> Entity:
+        score = max((m.score for m in self.mentions), default=0.0)
+        return Entity(
+            id=self.id,
+            type=self.type,
+            name=self.name,
+            names=self.names,
+            mentions=self.mentions,
+            linked=self.linked,
+            score=round(score, 4),
+        )
+
+
+def build_entities(candidates: Sequence[Candidate], language: str) -> list[Entity]:
+    """Group candidate mentions into linked entities, in order of first mention."""
+    builders: dict[str, _EntityBuilder] = {}
+    for candidate in _resolve_overlaps(list(candidates)):
+        if candidate.entry is not None:
+            entry = candidate.entry
+            entity_id, linked = entry.id, True
+            builder = builders.get(entity_id) or _EntityBuilder(
+                entity_id, _entity_type(entry.type), entry.name, dict(entry.names), True
+            )
+        else:
+            entity_id = names.entity_id(candidate.text, candidate.type, language)
+            linked = False
+            builder = builders.get(entity_id) or _EntityBuilder(
+                entity_id,
+                candidate.type,
+                names.latin_name(candidate.text, language),
+                {language: candidate.text},
+                False,
+            )
+        builder.linked = builder.linked or linked
+        builder.mentions.append(
+            Mention(
+                field=candidate.field,
+                start=candidate.start,
+                end=candidate.end,
+                text=candidate.text,
+                source=candidate.source,
+                score=round(min(max(candidate.score, 0.0), 1.0), 4),
+            )
+        )
+        builders[entity_id] = builder
+    return [builder.build() for builder in builders.values()]
+
+
+class Enricher:
+    """Cleans, identifies language and date, and extracts linked entities."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase | None = None,
+        tagger: NerTagger | None = None,
+        extractors: Sequence[Extractor] | None = None,
+        max_chars: int = 200_000,
+    ) -> None:
+        self.kb = kb or KnowledgeBase.load()
+        self.tagger = tagger or NerTagger.load()
+        self.extractors: list[Extractor] = list(
+            extractors
+            if extractors is not None
+            else (GazetteerExtractor(self.kb), ModelExtractor(self.tagger, self.kb))
+        )
+        self.max_chars = max_chars
+
+    def enrich(self, raw: RawArticle, now: datetime | None = None) -> EnrichedArticle:
+        """Enrich one raw article. Never raises on odd text: problems become ``flags``."""
+        now = now or utc_now()
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            current = time.perf_counter()
+            timings[name] = round((current - clock) * 1000, 3)
+            clock = current
+
+        page = clean_page(raw.body, title=raw.title, max_chars=self.max_chars)
+        flags = list(page.flags)
+        title = page.title or ""
+        body = page.body
+        lap("clean")
+
+        detected = detect_language(f"{title}\n{body}", hint=raw.language_hint)
+        lap("language")
+
+        published_at = raw.published_at
+        if published_at is None:
+            published_at = extract_published_at(
+                page.dateline or f"{title}\n{body[:1000]}", detected.language, now
+            )
+            if published_at is None and page.dateline:
+                published_at = extract_published_at(
+                    f"{title}\n{body[:1000]}", detected.language, now
+                )
+        if published_at is None:
+            flags.append("no_date")
+        lap("date")
+
+        candidates: list[Candidate] = []
+        for extractor in self.extractors:
+            for field_name, text in (("title", title), ("body", body)):
+                if text:
+                    candidates.extend(extractor.extract(field_name, text, detected.language))  # type: ignore[arg-type]
+        entities = build_entities(candidates, detected.language)
+        lap("entities")
+
+        return EnrichedArticle(
+            id=raw.id,
+            url=raw.url,
+            source=raw.source,
+            title=title or None,
+            body=body,
+            published_at=published_at,
+            ingested_at=raw.ingested_at,
+            language=detected.language,
+            language_confidence=round(detected.confidence, 4),
+            script=detected.script,
+            languages=detected.shares,
+            entities=entities,
+            flags=sorted(set(flags)),
+            trace_id=current_trace_id(),
+            timings_ms=timings,
+        )

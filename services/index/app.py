@@ -1,0 +1,216 @@
+"""The index service: a faust agent that bulk-writes enriched articles to Elasticsearch.
+
+Batches come from ``stream.take_events(n, within=s)``. Each batch is one bulk request with
+``_id`` = article id, so a redelivered article overwrites its document instead of duplicating
+it. Transient failures (connection errors, 429, 5xx) are retried with capped exponential
+backoff *inside* the agent: while Elasticsearch is down the agent does not return, so faust
+stops fetching once its buffers are full (bounded memory) and no offset advances. Faust acks
+the batch's events only after the agent body returns, i.e. after the bulk succeeded. Items the
+search server rejects for good (mapping errors, 4xx) and undecodable messages go to
+``articles.dlq`` with their original bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from elasticsearch import ApiError, AsyncElasticsearch, ConnectionTimeout
+from elasticsearch import ConnectionError as EsConnectionError
+from opentelemetry import trace
+from opentelemetry.propagate import extract
+from prometheus_client import Counter, Gauge, Histogram
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
+
+from shared.elastic import article_document, ensure_index, make_client, ping
+from shared.kafka import decode_headers
+from shared.models import DeadLetter, EnrichedArticle
+from shared.settings import IndexSettings
+from shared.streaming import make_app, run_worker
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("khabar.index")
+
+DOCUMENTS = Counter("index_documents_total", "Documents written", ["language"])
+BULK_SECONDS = Histogram(
+    "index_bulk_seconds",
+    "Duration of one bulk request",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BATCH_SIZE = Histogram(
+    "index_batch_size", "Articles per bulk", buckets=(1, 5, 10, 50, 100, 250, 500, 1000)
+)
+BULK_ERRORS = Counter(
+    "index_bulk_item_errors_total", "Bulk items rejected by Elasticsearch", ["status"]
+)
+RETRIES = Counter("index_bulk_retries_total", "Bulk requests retried after a transient error")
+DEAD_LETTERS = Counter(
+    "index_dead_letters_total", "Messages sent to the dead-letter topic", ["error_type"]
+)
+END_TO_END = Histogram(
+    "index_ingest_to_indexed_seconds",
+    "Time from ingest to indexed (freshness)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 5, 10, 30, 60),
+)
+BACKEND_UP = Gauge("index_search_backend_up", "1 while the last bulk request succeeded")
+
+settings = IndexSettings()
+app, state = make_app("index", settings, settings.index_port)
+enriched_topic = app.topic(settings.topics.enriched, value_serializer="raw", key_serializer="raw")
+dlq_topic = app.topic(settings.topics.dlq, value_serializer="raw", key_serializer="raw")
+_es: AsyncElasticsearch | None = None
+
+
+def es() -> AsyncElasticsearch:
+    """The process's Elasticsearch client (one pooled client)."""
+    global _es
+    if _es is None:
+        _es = make_client(settings)
+    return _es
+
+
+async def _search_ready() -> dict[str, bool]:
+    return {"elasticsearch": await ping(es())}
+
+
+state.checks.append(_search_ready)
+
+
+async def _prepare_index() -> None:
+    async for attempt in AsyncRetrying(
+        wait=wait_exponential_jitter(initial=0.5, max=10), reraise=True
+    ):
+        with attempt:
+            await ensure_index(es(), settings.index_alias)
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, (EsConnectionError, ConnectionTimeout, OSError)):
+        return True
+    return isinstance(exc, ApiError) and exc.meta.status in (429, 502, 503, 504)
+
+
+def _before_retry(retry_state: Any) -> None:
+    RETRIES.inc()
+    BACKEND_UP.set(0)
+    log.warning(
+        "bulk failed, retrying",
+        extra={
+            "attempt": retry_state.attempt_number,
+            "error": repr(retry_state.outcome.exception()),
+        },
+    )
+
+
+async def _dead_letter(
+    message: Any, exc_type: str, error: str, article_id: str | None = None
+) -> None:
+    letter = DeadLetter.from_bytes(
+        message.value,
+        stage="index",
+        error=error[:2000],
+        error_type=exc_type,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key.decode("utf-8", "replace") if message.key else None,
+        article_id=article_id,
+        headers=decode_headers(message.headers),
+    )
+    DEAD_LETTERS.labels(exc_type).inc()
+    log.warning(
+        "dead-lettered message",
+        extra={
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "error": error[:300],
+        },
+    )
+    await dlq_topic.send(
+        key=message.key,
+        value=letter.model_dump_json().encode(),
+        headers={"content-type": b"application/json", "khabar-stage": b"index"},
+    )
+
+
+async def write_batch(events: list[Any]) -> None:
+    """Bulk-index one batch; retry transient failures until they pass; dead-letter rejects."""
+    operations: list[dict[str, Any]] = []
+    pending: list[tuple[Any, EnrichedArticle]] = []
+    links = []
+    for event in events:
+        message = event.message
+        try:
+            article = EnrichedArticle.model_validate_json(message.value)
+        except (ValidationError, ValueError) as exc:
+            await _dead_letter(message, type(exc).__name__, str(exc))
+            continue
+        carrier = decode_headers(message.headers)
+        span_context = trace.get_current_span(extract(carrier)).get_span_context()
+        if span_context.is_valid:
+            links.append(trace.Link(span_context))
+        operations.append({"index": {"_index": settings.index_alias, "_id": article.id}})
+        operations.append(article_document(article))
+        pending.append((message, article))
+    if not pending:
+        return
+    BATCH_SIZE.observe(len(pending))
+    with tracer.start_as_current_span(
+        "elasticsearch bulk",
+        kind=trace.SpanKind.CLIENT,
+        links=links,
+        attributes={"db.system": "elasticsearch", "khabar.batch_size": len(pending)},
+    ):
+        started = time.perf_counter()
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_transient),
+            wait=wait_exponential_jitter(initial=0.2, max=10),
+            before_sleep=_before_retry,
+            reraise=True,
+        ):
+            with attempt:
+                response = await es().bulk(operations=operations, refresh=False)
+        BULK_SECONDS.observe(time.perf_counter() - started)
+        BACKEND_UP.set(1)
+    now = time.time()
+    for (message, article), item in zip(pending, response["items"], strict=True):
+        result = item.get("index", {})
+        status = int(result.get("status", 500))
+        if status >= 300:
+            BULK_ERRORS.labels(str(status)).inc()
+            error = result.get("error", {})
+            await _dead_letter(
+                message,
+                str(error.get("type", "bulk_item_error")),
+                str(error.get("reason", error)),
+                article.id,
+            )
+            continue
+        DOCUMENTS.labels(article.language).inc()
+        END_TO_END.observe(max(0.0, now - article.ingested_at.timestamp()))
+
+
+@app.agent(enriched_topic)
+async def index_articles(stream: Any) -> None:
+    """Bulk-write enriched articles in batches."""
+    async for events in stream.take_events(
+        settings.index_batch_size, within=settings.index_batch_seconds
+    ):
+        await write_batch(events)
+
+
+async def _close_client() -> None:
+    if _es is not None:
+        await _es.close()
+
+
+state.on_started.append(_prepare_index)
+state.on_stopping.append(_close_client)
+
+
+def main() -> None:
+    """Run the index worker until SIGTERM."""
+    run_worker(app, state, "index", settings)

@@ -1,0 +1,144 @@
+"""The ingest service: a drop folder and RSS/Atom feeds, published to ``articles.raw``.
+
+Files put in ``KHABAR_INGEST_WATCH_DIR`` are read (text pages, JSON Lines, feeds), published,
+and moved to ``done/`` (or ``failed/`` with an ``.error.json`` beside them when nothing in them
+could be read). Feeds in ``KHABAR_INGEST_FEEDS`` are polled every ``KHABAR_INGEST_POLL_SECONDS``;
+stable ids make re-reading a feed harmless. The CLI and the API publish through the same
+:class:`Publisher`. Health, readiness and metrics are served on ``KHABAR_INGEST_PORT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from prometheus_client import Counter
+
+from services.ingest.publisher import Publisher
+from services.ingest.sources import SourceItem, read_path, read_url
+from shared.errors import BrokerError
+from shared.http import operational_router
+from shared.kafka import broker_reachable, ensure_topics
+from shared.settings import IngestSettings
+from shared.telemetry import configure_telemetry, shutdown_tracing
+
+log = logging.getLogger(__name__)
+SOURCE_ERRORS = Counter(
+    "ingest_source_errors_total", "Input items that could not be read", ["kind"]
+)
+
+
+def _articles(items: list[SourceItem]) -> list[SourceItem]:
+    for item in items:
+        if item.error is not None:
+            SOURCE_ERRORS.labels("file" if "://" not in item.origin else "url").inc()
+            log.warning("input rejected", extra={"origin": item.origin, "error": item.error.error})
+    return [item for item in items if item.article is not None]
+
+
+class IngestService:
+    """Polls the drop folder and the feeds."""
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self.settings = settings
+        self.publisher = Publisher(settings, origin="ingest")
+
+    async def ingest_file(self, path: Path) -> int:
+        """Publish every article in one file, then move it out of the drop folder."""
+        items = list(read_path(path))
+        good = _articles(items)
+        count = await self.publisher.publish_many([item.article for item in good if item.article])
+        target = path.parent / ("done" if good or not items else "failed")
+        target.mkdir(exist_ok=True)
+        if not good and items:
+            errors = [item.error.model_dump() for item in items if item.error]
+            (target / f"{path.name}.error.json").write_text(
+                json.dumps(errors, ensure_ascii=False, indent=1)
+            )
+        shutil.move(str(path), target / path.name)
+        log.info(
+            "ingested file",
+            extra={"path": str(path), "articles": count, "rejected": len(items) - len(good)},
+        )
+        return count
+
+    async def watch(self, folder: Path) -> None:
+        """Ingest files that appear in the drop folder (polled every second)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            for path in sorted(
+                p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+            ):
+                try:
+                    await self.ingest_file(path)
+                except BrokerError:
+                    log.exception(
+                        "broker unavailable; will retry the file", extra={"path": str(path)}
+                    )
+                    await asyncio.sleep(2)
+                    break
+            await asyncio.sleep(1.0)
+
+    async def poll_feeds(self) -> None:
+        """Read every configured feed, forever."""
+        while True:
+            for url in self.settings.ingest_feeds:
+                good = _articles(await read_url(url))
+                try:
+                    await self.publisher.publish_many(
+                        [item.article for item in good if item.article]
+                    )
+                except BrokerError:
+                    log.exception("broker unavailable while publishing a feed", extra={"url": url})
+            await asyncio.sleep(self.settings.ingest_poll_seconds)
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    """The ingest service's HTTP app; background tasks run in its lifespan."""
+    settings = settings or IngestSettings()
+    configure_telemetry("ingest", settings)
+    service = IngestService(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await ensure_topics(settings)
+        await service.publisher.start()
+        tasks = []
+        if settings.ingest_watch_dir:
+            tasks.append(asyncio.create_task(service.watch(settings.ingest_watch_dir)))
+        if settings.ingest_feeds:
+            tasks.append(asyncio.create_task(service.poll_feeds()))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await service.publisher.stop()
+            shutdown_tracing()
+
+    async def kafka_check() -> dict[str, bool]:
+        return {"kafka": await broker_reachable(service.publisher.producer)}
+
+    app = FastAPI(title="Khabar ingest", lifespan=lifespan)
+    app.include_router(operational_router("ingest", [kafka_check]))
+    return app
+
+
+def main() -> None:
+    """Run the ingest service until SIGTERM."""
+    settings = IngestSettings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.bind_host,
+        port=settings.ingest_port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,161 @@
+"""Elasticsearch helpers: the client, the versioned index behind an alias, and documents.
+
+Writers and readers only ever use the alias (``KHABAR_INDEX_ALIAS``); the concrete index is
+``<alias>-v<N>`` with explicit mappings, so a mapping change is a new version and a reindex,
+never a silent dynamic mapping. Elasticsearch has no Urdu analyzer and the local stand-in
+rejects the ICU/Arabic/Hindi normalisation filters, so text is normalised in Python
+(:func:`shared.text.normalize_text`) into ``search_*`` fields at index time, and queries get the
+same function: both sides meet in the same form with only the ``standard`` analyzer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
+from elasticsearch import TransportError as ElasticTransportError
+
+from shared.errors import SearchBackendError
+from shared.models import EnrichedArticle, utc_now
+from shared.settings import KhabarSettings
+from shared.text import normalize_text
+
+log = logging.getLogger(__name__)
+
+INDEX_VERSION = 1
+
+_KEYWORD = {"type": "keyword"}
+_DATE = {"type": "date"}
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "schema_version": {"type": "integer"},
+        "id": _KEYWORD,
+        "url": {"type": "keyword", "ignore_above": 2048},
+        "source": _KEYWORD,
+        "title": {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
+        "body": {"type": "text"},
+        "search_title": {"type": "text"},
+        "search_body": {"type": "text"},
+        "language": _KEYWORD,
+        "language_confidence": {"type": "float"},
+        "script": _KEYWORD,
+        "languages": {
+            "properties": {"language": _KEYWORD, "share": {"type": "float"}},
+        },
+        "published_at": _DATE,
+        "ingested_at": _DATE,
+        "enriched_at": _DATE,
+        "indexed_at": _DATE,
+        "entities": {
+            "type": "nested",
+            "properties": {
+                "id": _KEYWORD,
+                "type": _KEYWORD,
+                "name": _KEYWORD,
+                "linked": {"type": "boolean"},
+                "score": {"type": "float"},
+                "names": {"type": "object", "enabled": False},
+                "mentions": {"type": "object", "enabled": False},
+            },
+        },
+        "entity_ids": _KEYWORD,
+        "entity_types": _KEYWORD,
+        "entity_names": {"type": "text"},
+        "flags": _KEYWORD,
+        "trace_id": _KEYWORD,
+        "timings_ms": {"type": "object", "enabled": False},
+    },
+}
+
+INDEX_SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
+
+
+def make_client(settings: KhabarSettings, **overrides: Any) -> AsyncElasticsearch:
+    """One async client per process (it pools connections); never one per request."""
+    options: dict[str, Any] = {
+        "hosts": [settings.elasticsearch_url],
+        "request_timeout": 30,
+        "retry_on_timeout": True,
+        "max_retries": 2,
+        "http_compress": False,
+    }
+    if settings.elasticsearch_api_key:
+        options["api_key"] = settings.elasticsearch_api_key.get_secret_value()
+    elif settings.elasticsearch_username and settings.elasticsearch_password:
+        options["basic_auth"] = (
+            settings.elasticsearch_username,
+            settings.elasticsearch_password.get_secret_value(),
+        )
+    if settings.elasticsearch_ca_certs:
+        options["ca_certs"] = str(settings.elasticsearch_ca_certs)
+    options.update(overrides)
+    return AsyncElasticsearch(**options)
+
+
+def versioned_index(alias: str, version: int = INDEX_VERSION) -> str:
+    """The concrete index behind an alias."""
+    return f"{alias}-v{version}"
+
+
+async def ensure_index(es: AsyncElasticsearch, alias: str) -> str:
+    """Create the current index version with explicit mappings and point the alias at it."""
+    index = versioned_index(alias)
+    try:
+        if not await es.indices.exists(index=index):
+            try:
+                await es.indices.create(
+                    index=index,
+                    mappings=MAPPINGS,
+                    settings=INDEX_SETTINGS,
+                    aliases={alias: {"is_write_index": True}},
+                )
+                log.info("created index", extra={"index": index, "alias": alias})
+            except BadRequestError as exc:
+                if "resource_already_exists" not in str(exc):
+                    raise
+        if not await es.indices.exists_alias(name=alias, index=index):
+            await es.indices.put_alias(index=index, name=alias)
+    except ElasticTransportError as exc:
+        raise SearchBackendError(f"could not prepare index {index}: {exc}") from exc
+    except BadRequestError as exc:
+        raise SearchBackendError(f"could not prepare index {index}: {exc}") from exc
+    return index
+
+
+def article_document(article: EnrichedArticle) -> dict[str, Any]:
+    """The Elasticsearch document for an enriched article (``_id`` is the article id)."""
+    doc = article.model_dump(mode="json")
+    names: list[str] = []
+    for entity in article.entities:
+        names.append(entity.name)
+        names.extend(entity.names.values())
+    doc.update(
+        search_title=normalize_text(article.title or ""),
+        search_body=normalize_text(article.body),
+        entity_ids=sorted({entity.id for entity in article.entities}),
+        entity_types=sorted({entity.type for entity in article.entities}),
+        entity_names=normalize_text(" | ".join(dict.fromkeys(names))),
+        indexed_at=utc_now().isoformat(),
+    )
+    return doc
+
+
+async def get_document(es: AsyncElasticsearch, alias: str, doc_id: str) -> dict[str, Any] | None:
+    """One document's source, or None when it does not exist."""
+    try:
+        response = await es.get(index=alias, id=doc_id)
+    except NotFoundError:
+        return None
+    source: dict[str, Any] = response["_source"]
+    return source
+
+
+async def ping(es: AsyncElasticsearch) -> bool:
+    """True when the search server answers."""
+    try:
+        return bool(await es.ping())
+    except Exception:  # noqa: BLE001 - readiness must answer, whatever the failure
+        return False

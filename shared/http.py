@@ -1,0 +1,55 @@
+"""HTTP endpoints every FastAPI-based service has: liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from shared.models import KhabarModel
+from shared.telemetry import render_metrics
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+
+
+class Health(KhabarModel):
+    """Liveness answer."""
+
+    status: str
+    service: str
+
+
+class Readiness(KhabarModel):
+    """Readiness answer with each dependency's state."""
+
+    status: str
+    checks: dict[str, bool]
+
+
+def operational_router(service: str, checks: list[ReadinessCheck]) -> APIRouter:
+    """``/healthz``, ``/readyz`` and ``/metrics`` for one service."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", response_model=Health)
+    async def get_health() -> Health:
+        """Liveness: the process answers."""
+        return Health(status="ok", service=service)
+
+    @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+    async def get_readiness() -> JSONResponse:
+        """Readiness: 200 only while Kafka and Elasticsearch answer."""
+        details: dict[str, bool] = {}
+        for check in checks:
+            details.update(await check())
+        ready = all(details.values()) if details else True
+        body = Readiness(status="ready" if ready else "not ready", checks=details)
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+    @router.get("/metrics", include_in_schema=False)
+    async def get_metrics() -> Response:
+        """Prometheus metrics."""
+        body, content_type = render_metrics()
+        return Response(body, media_type=content_type)
+
+    return router

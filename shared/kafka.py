@@ -1,0 +1,156 @@
+"""Small Kafka helpers shared by the services, the API and the CLI.
+
+Only APIs that both Apache Kafka and the local Tansu broker support are used: plain producers
+with ``enable_idempotence=False`` (Tansu fails InitProducerId), ``acks=all``, admin
+``create_topics``. Errors from aiokafka are wrapped in :class:`shared.errors.BrokerError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from shared.errors import BrokerError
+from shared.models import DeadLetter, KhabarModel
+from shared.settings import KhabarSettings
+
+log = logging.getLogger(__name__)
+
+JSON = b"application/json"
+
+
+def client_options(settings: KhabarSettings) -> dict[str, Any]:
+    """Connection options common to producers, consumers and admin clients."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_username
+        options["sasl_plain_password"] = (
+            settings.kafka_password.get_secret_value() if settings.kafka_password else None
+        )
+    if settings.kafka_security_protocol.endswith("SSL"):
+        from aiokafka.helpers import create_ssl_context
+
+        options["ssl_context"] = create_ssl_context()
+    return options
+
+
+def faust_broker_url(settings: KhabarSettings) -> str:
+    """The bootstrap servers as a faust broker URL list."""
+    return ";".join(f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(","))
+
+
+def make_producer(settings: KhabarSettings, **overrides: Any) -> AIOKafkaProducer:
+    """A producer for JSON events: acks from all replicas, no idempotence (see module doc)."""
+    options: dict[str, Any] = {
+        **client_options(settings),
+        "acks": "all",
+        "enable_idempotence": False,
+        "linger_ms": 5,
+        "max_request_size": 4 * 1024 * 1024,
+        "request_timeout_ms": 30_000,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def event_headers(extra: Mapping[str, str] | None = None) -> list[tuple[str, bytes]]:
+    """Headers for a JSON event (``traceparent`` is added by the Kafka instrumentation)."""
+    headers = [("content-type", JSON)]
+    headers.extend((key, value.encode()) for key, value in (extra or {}).items())
+    return headers
+
+
+def decode_headers(
+    headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None,
+) -> dict[str, str]:
+    """Headers as text, for logs and dead letters."""
+    if headers is None:
+        return {}
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {key: value.decode("utf-8", "replace") for key, value in items if value is not None}
+
+
+def encode_event(event: KhabarModel) -> bytes:
+    """An event as UTF-8 JSON bytes."""
+    return event.model_dump_json().encode("utf-8")
+
+
+async def ensure_topics(settings: KhabarSettings, topics: Sequence[str] | None = None) -> None:
+    """Create missing topics (idempotent; retried while the broker starts)."""
+    names = list(topics or settings.topics.all())
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type((KafkaError, OSError)),
+        wait=wait_exponential(multiplier=0.2, max=2),
+        stop=stop_after_delay(60),
+        reraise=True,
+    ):
+        with attempt:
+            admin = AIOKafkaAdminClient(**client_options(settings))
+            await admin.start()
+            try:
+                existing = set(await admin.list_topics())
+                missing = [name for name in names if name not in existing]
+                if missing:
+                    try:
+                        await admin.create_topics(
+                            [NewTopic(name, settings.topic_partitions, 1) for name in missing]
+                        )
+                    except TopicAlreadyExistsError:
+                        pass
+                    log.info("created topics", extra={"topics": missing})
+            finally:
+                await admin.close()
+
+
+async def send_dead_letter(
+    producer: AIOKafkaProducer, settings: KhabarSettings, letter: DeadLetter
+) -> None:
+    """Publish a dead letter and wait for the broker's acknowledgement."""
+    key = (letter.article_id or letter.key or "").encode() or None
+    try:
+        await producer.send_and_wait(
+            settings.topics.dlq,
+            encode_event(letter),
+            key=key,
+            headers=event_headers({"khabar-stage": letter.stage}),
+        )
+    except KafkaError as exc:
+        raise BrokerError(f"could not publish dead letter: {exc}") from exc
+
+
+async def wait_for_broker(settings: KhabarSettings, timeout: float = 60.0) -> None:
+    """Block until the broker answers metadata requests."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: Exception | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5_000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except (KafkaError, OSError) as exc:
+            last = exc
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+    raise BrokerError(f"Kafka at {settings.kafka_bootstrap} did not answer: {last}")
+
+
+async def broker_reachable(producer: AIOKafkaProducer, timeout: float = 3.0) -> bool:
+    """True when the producer's broker answers a metadata request in time."""
+    try:
+        await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout)
+    except Exception:  # noqa: BLE001 - readiness must answer, whatever the failure
+        return False
+    return True

@@ -1,0 +1,229 @@
+"""The event contract: every message on a Khabar topic and every API payload.
+
+One module, one base model, one ``ConfigDict``. Services import these classes; nobody
+redefines a field. Events are JSON (UTF-8) on the wire and carry ``schema_version`` so a
+consumer can refuse (dead-letter) a version it does not understand instead of guessing.
+
+The chain::
+
+    RawArticle ──articles.raw──► enrich ──► EnrichedArticle ──articles.enriched──► index
+        └──────── any failure ──► DeadLetter ──articles.dlq
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION = 1  # the Literal[1] annotations below must change with it
+
+EntityType = Literal["PER", "ORG", "LOC", "MISC"]
+TextField = Literal["title", "body"]
+EvidenceSource = Literal["kb", "model", "rule"]
+Stage = Literal["ingest", "enrich", "index", "api"]
+
+#: A stable article id: 32 lowercase hex characters (see :mod:`shared.ids`).
+ArticleId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+#: ISO 639-1 (two letters) or 639-3 (three) code, or ``und`` when unknown.
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+#: ISO 15924 script code, e.g. ``Arab``, ``Deva``, ``Latn``; ``Zyyy`` when unknown.
+ScriptCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][a-z]{3}$")]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class KhabarModel(BaseModel):
+    """Base of every event and payload: one configuration for the whole contract."""
+
+    model_config = ConfigDict(
+        extra="ignore",  # forward compatible: a newer producer may add fields
+        populate_by_name=True,
+        ser_json_timedelta="float",
+        validate_default=True,
+    )
+
+
+class StrictInput(KhabarModel):
+    """Base of payloads that come from users: unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- entities
+
+
+class Mention(KhabarModel):
+    """One occurrence of an entity: ``text == article[field][start:end]``."""
+
+    field: TextField
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+    source: EvidenceSource = "kb"
+    score: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class Entity(KhabarModel):
+    """A named entity linked to a stable, cross-lingual id, with its evidence."""
+
+    id: str = Field(
+        description="KB id (e.g. 'geo:PK') or a cross-script name id ('per:nabil-munir')."
+    )
+    type: EntityType
+    name: str = Field(description="Canonical Latin-script name.")
+    names: dict[str, str] = Field(default_factory=dict, description="Name per language code.")
+    mentions: list[Mention] = Field(default_factory=list)
+    linked: bool = Field(
+        default=False, description="True when the id comes from the knowledge base."
+    )
+    score: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class LanguageShare(KhabarModel):
+    """Share of an article's text in one language (shares sum to about 1)."""
+
+    language: LanguageCode
+    share: float = Field(ge=0.0, le=1.0)
+
+
+# --------------------------------------------------------------------------- articles
+
+
+class ArticleFields(KhabarModel):
+    """Fields every article has at every stage."""
+
+    id: ArticleId
+    url: str | None = None
+    source: str | None = Field(default=None, max_length=200)
+    title: str | None = None
+    body: str
+    published_at: AwareDatetime | None = None
+    ingested_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class RawArticle(ArticleFields):
+    """An article as ingest read it: text only, not yet cleaned (``articles.raw``)."""
+
+    schema_version: Literal[1] = 1
+    language_hint: LanguageCode | None = None
+
+
+class EnrichedArticle(ArticleFields):
+    """An article after enrichment (``articles.enriched``) and as indexed."""
+
+    schema_version: Literal[1] = 1
+    language: LanguageCode = "und"
+    language_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    script: ScriptCode = "Zyyy"
+    languages: list[LanguageShare] = Field(default_factory=list)
+    entities: list[Entity] = Field(default_factory=list)
+    flags: list[str] = Field(
+        default_factory=list,
+        description="Quality flags, e.g. 'empty_body', 'furniture_only', 'truncated', 'no_date'.",
+    )
+    enriched_at: AwareDatetime = Field(default_factory=utc_now)
+    trace_id: str | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- failures
+
+
+class DeadLetter(KhabarModel):
+    """A message a stage could not process, with its original bytes (``articles.dlq``)."""
+
+    schema_version: Literal[1] = 1
+    stage: Stage
+    error: str
+    error_type: str
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    article_id: str | None = None
+    original_b64: str = Field(description="The original message value, base64.")
+    headers: dict[str, str] = Field(default_factory=dict)
+    failed_at: AwareDatetime = Field(default_factory=utc_now)
+
+    @classmethod
+    def from_bytes(cls, original: bytes | None, **fields: object) -> DeadLetter:
+        """Build a dead letter around the exact bytes that failed."""
+        encoded = base64.b64encode(original or b"").decode("ascii")
+        return cls.model_validate({**fields, "original_b64": encoded})
+
+    def original(self) -> bytes:
+        """The original message value."""
+        return base64.b64decode(self.original_b64)
+
+
+# --------------------------------------------------------------------------- API payloads
+
+
+class ArticleSubmission(StrictInput):
+    """An article posted to the API or read from a JSON Lines file."""
+
+    title: str | None = Field(default=None, max_length=2_000)
+    body: str = Field(min_length=1, max_length=1_000_000)
+    url: str | None = Field(default=None, max_length=4_096)
+    source: str | None = Field(default=None, max_length=200)
+    published_at: AwareDatetime | None = None
+    language: LanguageCode | None = Field(default=None, description="Optional language hint.")
+
+
+class Accepted(KhabarModel):
+    """Answer to a write: the ids of the accepted articles (202)."""
+
+    ids: list[str]
+
+
+class ErrorRecord(KhabarModel):
+    """One failed input, in place of its output line (``khabar enrich``)."""
+
+    error: str
+    error_type: str
+    input: str = Field(description="Where the input came from: path and line.")
+
+
+class ArticleAccepted(KhabarModel):
+    """Answer to ``POST /articles`` (202): the article's stable id."""
+
+    id: str
+
+
+class EntitySummary(KhabarModel):
+    """An entity as listed on a search hit."""
+
+    id: str
+    name: str
+    type: EntityType
+
+
+class SearchHit(KhabarModel):
+    """One search result."""
+
+    id: str
+    title: str | None = None
+    language: str
+    script: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published_at: AwareDatetime | None = None
+    entities: list[EntitySummary] = Field(default_factory=list)
+    score: float | None = None
+    highlight: dict[str, list[str]] = Field(default_factory=dict)
+    trace_id: str | None = None
+
+
+class SearchResponse(KhabarModel):
+    """A page of search results; pass ``next_cursor`` back as ``cursor`` for the next page."""
+
+    total: int
+    hits: list[SearchHit]
+    next_cursor: str | None = None
+    took_ms: int | None = Field(default=None, description="The search server's own time.")

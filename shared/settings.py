@@ -1,0 +1,148 @@
+"""Settings: one class per service, read only from the environment (``KHABAR_`` prefix).
+
+Every service class extends :class:`KhabarSettings` (broker, search server, topics, logging,
+tracing) and adds fields named after the service, so ``index_batch_size`` is read from
+``KHABAR_INDEX_BATCH_SIZE`` and the API port from ``KHABAR_API_PORT``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.errors import ConfigurationError
+from shared.topics import Topics
+
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "dev-key"}
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class KhabarSettings(BaseSettings):
+    """What every service needs: where the broker and the search server are, and telemetry."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KHABAR_", extra="ignore", frozen=True, env_file=None
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    bind_host: str = Field(default="127.0.0.1", description="Address HTTP endpoints bind to.")
+    data_dir: Path = Field(
+        default=Path(".khabar/data"), description="Scratch space of the workers."
+    )
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    topic_prefix: str = ""
+    topic_partitions: int = Field(default=4, ge=1, le=1024)
+    # Elasticsearch
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    elasticsearch_username: str | None = None
+    elasticsearch_password: SecretStr | None = None
+    elasticsearch_api_key: SecretStr | None = None
+    elasticsearch_ca_certs: Path | None = None
+    index_alias: str = Field(default="khabar-articles", pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    # Telemetry
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP endpoint for traces, e.g. http://collector:4318"
+    )
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> KhabarSettings:
+        if self.environment != "production":
+            return self
+        for name in ("kafka_password", "elasticsearch_password", "elasticsearch_api_key"):
+            secret = getattr(self, name)
+            if secret is not None and secret.get_secret_value().lower() in _PLACEHOLDERS:
+                raise ConfigurationError(f"KHABAR_{name.upper()} is a placeholder in production")
+        return self
+
+    @cached_property
+    def topics(self) -> Topics:
+        """Topic names, with the configured prefix."""
+        return Topics(self.topic_prefix)
+
+
+class IngestSettings(KhabarSettings):
+    """The ingest service: sources to poll and where its health/metrics endpoint listens."""
+
+    ingest_port: int = Field(default=8001, ge=0, le=65535)
+    ingest_watch_dir: Path | None = Field(
+        default=None, description="Drop folder: files put here are ingested, then moved to done/."
+    )
+    ingest_feeds: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated RSS/Atom URLs to poll."
+    )
+    ingest_poll_seconds: float = Field(default=300.0, gt=0)
+
+    _split_feeds = field_validator("ingest_feeds", mode="before")(_split_csv)
+
+
+class EnrichSettings(KhabarSettings):
+    """The enrich service."""
+
+    enrich_port: int = Field(default=8002, ge=0, le=65535)
+    enrich_max_chars: int = Field(default=200_000, ge=1_000)
+
+
+class IndexSettings(KhabarSettings):
+    """The index service: bulk batching."""
+
+    index_port: int = Field(default=8003, ge=0, le=65535)
+    index_batch_size: int = Field(default=500, ge=1, le=10_000)
+    index_batch_seconds: float = Field(default=1.0, gt=0)
+
+
+class ApiSettings(KhabarSettings):
+    """The API gateway."""
+
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated keys for write endpoints; empty = writes open (development).",
+    )
+    api_max_body_bytes: int = Field(default=2_000_000, ge=1_000)
+    api_max_page_size: int = Field(default=100, ge=1, le=1_000)
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    _split_keys = field_validator("api_keys", "api_cors_origins", mode="before")(_split_csv)
+
+    @model_validator(mode="after")
+    def _keys_required_in_production(self) -> ApiSettings:
+        if self.environment == "production" and not self.api_keys:
+            raise ConfigurationError("KHABAR_API_KEYS must be set in production")
+        return self
+
+
+class ClientSettings(BaseSettings):
+    """The CLI's view of a running stack: where the API is."""
+
+    model_config = SettingsConfigDict(env_prefix="KHABAR_", extra="ignore", frozen=True)
+
+    api_port: int = 8000
+    api_host: str = "127.0.0.1"
+    api_url: str | None = None
+    api_key: SecretStr | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL."""
+        return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")

@@ -1,0 +1,157 @@
+"""The faust runtime every streaming service shares.
+
+One factory builds a faust ``App`` with the settings measured to work on both Apache Kafka and
+the local Tansu broker (no idempotent producer, short session timeouts so a restarted worker
+rejoins quickly, in-memory stores because the chain is stateless), registers the HTTP endpoints
+every service must have — ``/healthz``, ``/readyz``, ``/metrics`` — on faust's own web server,
+and wires OpenTelemetry (``faust.contrib.opentelemetry``) so each consumed message's
+``traceparent`` becomes the parent of the agent's work.
+
+A service module then only declares its topics and agents and calls :func:`run_worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import faust
+from faust.contrib.opentelemetry import setup_opentelemetry
+from faust.web import Request, Response, View
+
+from shared.http import ReadinessCheck
+from shared.kafka import faust_broker_url
+from shared.settings import KhabarSettings
+from shared.telemetry import (
+    configure_logging,
+    configure_telemetry,
+    render_metrics,
+    shutdown_tracing,
+)
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+
+
+class ServiceState:
+    """Liveness and readiness of one service process."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.stopping = False
+        self.checks: list[ReadinessCheck] = []
+        self.on_started: list[Hook] = []
+        self.on_stopping: list[Hook] = []
+
+    async def readiness(self) -> tuple[bool, dict[str, bool]]:
+        """Whether the service can do its work now, and each dependency's state."""
+        details: dict[str, bool] = {"worker": self.started and not self.stopping}
+        for check in self.checks:
+            try:
+                details.update(await check())
+            except Exception:  # noqa: BLE001 - a failing check is a "not ready", not a crash
+                log.exception("readiness check failed")
+                details[getattr(check, "__name__", "check")] = False
+        return all(details.values()), details
+
+
+def app_id(service: str, settings: KhabarSettings) -> str:
+    """The faust app id, i.e. the consumer group: one per service (and per topic prefix)."""
+    suffix = f"-{settings.topic_prefix.strip('.')}" if settings.topic_prefix else ""
+    return f"khabar-{service}{suffix}"
+
+
+def make_app(
+    service: str, settings: KhabarSettings, web_port: int
+) -> tuple[faust.App, ServiceState]:
+    """A faust app for one Khabar service, with health, readiness and metrics endpoints."""
+    configure_telemetry(service, settings)
+    app = faust.App(
+        app_id(service, settings),
+        broker=faust_broker_url(settings),
+        broker_credentials=None,
+        store="memory://",
+        datadir=str(settings.data_dir / "{conf.name}"),
+        autodiscover=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=1,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        broker_request_timeout=40.0,
+        broker_commit_interval=1.0,
+        broker_max_poll_interval=300.0,
+        producer_acks=-1,
+        stream_wait_empty=False,
+        web_enabled=True,
+        web_bind=settings.bind_host,
+        web_port=web_port,
+        web_host=settings.bind_host,
+        web_transport="aiohttp://",
+    )
+    setup_opentelemetry(app)
+    state = ServiceState()
+
+    @app.page("/healthz")
+    class Health(View):
+        """Liveness: the process and its event loop answer."""
+
+        async def get(self, request: Request) -> Response:
+            return self.json({"status": "ok", "service": service})
+
+    @app.page("/readyz")
+    class Ready(View):
+        """Readiness: 200 only while the worker runs and its dependencies answer."""
+
+        async def get(self, request: Request) -> Response:
+            ready, details = await state.readiness()
+            return self.json(
+                {"status": "ready" if ready else "not ready", "checks": details},
+                status=200 if ready else 503,
+            )
+
+    @app.page("/metrics")
+    class Metrics(View):
+        """Prometheus metrics of this process."""
+
+        async def get(self, request: Request) -> Response:
+            body, content_type = render_metrics()
+            return self.bytes(body, content_type=content_type.split(";")[0])
+
+    async def _started() -> None:
+        for hook in state.on_started:
+            await hook()
+        state.started = True
+        log.info("service ready", extra={"service": service})
+
+    async def _stopping(*_: Any, **__: Any) -> None:
+        state.stopping = True
+        for hook in state.on_stopping:
+            await hook()
+        shutdown_tracing()
+
+    app.on_startup_finished = _started
+    app.on_before_shutdown.connect(_stopping)
+    return app, state
+
+
+class _Worker(faust.Worker):
+    """faust's worker with our JSON logging instead of mode's console format."""
+
+    service_name = "khabar"
+    log_level = "INFO"
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        configure_logging(self.service_name, self.log_level)
+
+
+def run_worker(app: faust.App, state: ServiceState, service: str, settings: KhabarSettings) -> None:
+    """Run the service until SIGTERM/SIGINT; faust drains, commits and stops cleanly."""
+
+    worker = _Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
+    worker.service_name = service
+    worker.log_level = settings.log_level
+    worker.execute_from_commandline()
