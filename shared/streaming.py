@@ -68,6 +68,7 @@ def make_app(
 ) -> tuple[faust.App, ServiceState]:
     """A faust app for one Khabar service, with health, readiness and metrics endpoints."""
     configure_telemetry(service, settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         app_id(service, settings),
         broker=faust_broker_url(settings),
@@ -90,7 +91,6 @@ def make_app(
         web_bind=settings.bind_host,
         web_port=web_port,
         web_host=settings.bind_host,
-        web_transport="aiohttp://",
     )
     setup_opentelemetry(app)
     state = ServiceState()
@@ -133,7 +133,8 @@ def make_app(
             await hook()
         shutdown_tracing()
 
-    app.on_startup_finished = _started
+    # faust's Worker owns ``on_startup_finished``; an app task runs at the same point.
+    app.task(_started)
     app.on_before_shutdown.connect(_stopping)
     return app, state
 

@@ -28,7 +28,7 @@ from services.ingest.sources import raw_from_submission
 from shared.elastic import get_document, make_client, ping
 from shared.errors import BrokerError
 from shared.http import operational_router
-from shared.kafka import broker_reachable, ensure_topics
+from shared.kafka import ensure_topics
 from shared.models import (
     Accepted,
     ArticleAccepted,
@@ -160,10 +160,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         if length is not None and (
             not length.isdigit() or int(length) > settings.api_max_body_bytes
         ):
+            limit = settings.api_max_body_bytes
             return JSONResponse(
-                {
-                    "detail": f"request body exceeds the limit of {settings.api_max_body_bytes} bytes"
-                },
+                {"detail": f"request body exceeds the limit of {limit} bytes"},
                 status_code=status.HTTP_413_CONTENT_TOO_LARGE,
             )
         return await call_next(request)
@@ -183,10 +182,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def es_check() -> dict[str, bool]:
         return {"elasticsearch": await ping(resources.es)}
 
-    async def kafka_check() -> dict[str, bool]:
-        return {"kafka": await broker_reachable(resources.publisher.producer)}
-
-    app.include_router(operational_router("api", [kafka_check, es_check]))
+    app.include_router(operational_router("api", [resources.publisher.ready, es_check]))
 
     @app.get("/search", response_model=SearchResponse, tags=["search"])
     async def search_articles(

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from prometheus_client import Counter
 
 from shared.errors import BrokerError
-from shared.kafka import encode_event, event_headers, make_producer
+from shared.kafka import broker_reachable, encode_event, event_headers, make_producer
 from shared.models import RawArticle
 from shared.settings import KhabarSettings
 
@@ -31,24 +32,36 @@ class Publisher:
     def __init__(self, settings: KhabarSettings, origin: str = "ingest") -> None:
         self.settings = settings
         self.origin = origin
-        self.producer = make_producer(settings)
-        self._started = False
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The connected producer; :class:`BrokerError` before :meth:`start` succeeded."""
+        if self._producer is None:
+            raise BrokerError("the Kafka producer is not connected")
+        return self._producer
 
     async def start(self) -> None:
-        """Connect to the broker."""
+        """Connect to the broker (aiokafka objects must be created inside the event loop)."""
+        producer = make_producer(self.settings)
         try:
-            await self.producer.start()
+            await producer.start()
         except KafkaError as exc:
+            await producer.stop()
             raise BrokerError(
                 f"cannot reach Kafka at {self.settings.kafka_bootstrap}: {exc}"
             ) from exc
-        self._started = True
+        self._producer = producer
 
     async def stop(self) -> None:
         """Flush and disconnect."""
-        if self._started:
-            await self.producer.stop()
-            self._started = False
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def ready(self) -> dict[str, bool]:
+        """Readiness check: the broker answers."""
+        return {"kafka": self._producer is not None and await broker_reachable(self._producer)}
 
     async def _send(self, article: RawArticle, new_trace: bool) -> asyncio.Future[object]:
         parent = otel_context.Context() if new_trace else None

@@ -25,7 +25,7 @@ from services.ingest.publisher import Publisher
 from services.ingest.sources import SourceItem, read_path, read_url
 from shared.errors import BrokerError
 from shared.http import operational_router
-from shared.kafka import broker_reachable, ensure_topics
+from shared.kafka import ensure_topics
 from shared.settings import IngestSettings
 from shared.telemetry import configure_telemetry, shutdown_tracing
 
@@ -124,11 +124,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             await service.publisher.stop()
             shutdown_tracing()
 
-    async def kafka_check() -> dict[str, bool]:
-        return {"kafka": await broker_reachable(service.publisher.producer)}
-
     app = FastAPI(title="Khabar ingest", lifespan=lifespan)
-    app.include_router(operational_router("ingest", [kafka_check]))
+    app.include_router(operational_router("ingest", [service.publisher.ready]))
     return app
 
 

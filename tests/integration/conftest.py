@@ -29,8 +29,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     local = LocalStack(
         directory,
         StackPorts.free(),
-        extra_env={"KHABAR_INDEX_BATCH_SECONDS": "0.3", "KHABAR_LOG_LEVEL": "INFO",
-                   "KHABAR_TOPIC_PARTITIONS": "2"},
+        extra_env={
+            "KHABAR_INDEX_BATCH_SECONDS": "0.3",
+            "KHABAR_LOG_LEVEL": "INFO",
+            "KHABAR_TOPIC_PARTITIONS": "2",
+        },
     )
     try:
         local.start_infrastructure()

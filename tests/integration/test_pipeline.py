@@ -104,7 +104,9 @@ def test_article_becomes_searchable_with_language_and_entities(
         return any(hit["id"] == article_id for hit in result["hits"])
 
     wait_for(found, timeout=30)
-    by_entity = api.get("/search", params={"entity": entity_id, "lang": language, "size": 100}).json()
+    by_entity = api.get(
+        "/search", params={"entity": entity_id, "lang": language, "size": 100}
+    ).json()
     assert any(hit["id"] == article_id for hit in by_entity["hits"])
 
 
@@ -160,7 +162,9 @@ def test_malformed_message_goes_to_dead_letters_and_pipeline_continues(
     poison = b'{"schema_version": 1, "id": "not-an-id", "body": 42, "marker": "' + marker + b'"}'
 
     async def publish() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False
+        )
         await producer.start()
         try:
             await producer.send_and_wait("articles.raw", poison, key=b"poison")
@@ -178,7 +182,12 @@ def test_malformed_message_goes_to_dead_letters_and_pipeline_continues(
     # the pipeline keeps going after poison
     follow_up = _unique()
     article_id = _post(
-        api, {"title": f"After poison {follow_up}", "body": f"Still flowing {follow_up}.", "source": "it-test"}
+        api,
+        {
+            "title": f"After poison {follow_up}",
+            "body": f"Still flowing {follow_up}.",
+            "source": "it-test",
+        },
     )
     assert wait_for(lambda: _article(api, article_id))
     assert httpx.get(f"http://127.0.0.1:{stack.ports.enrich}/readyz", timeout=5).status_code == 200
@@ -221,14 +230,23 @@ def test_cli_ingest_and_search_against_running_stack(stack: LocalStack, tmp_path
     marker = _unique()
     source = tmp_path / "articles.jsonl"
     source.write_text(
-        json.dumps({"title": f"CLI article {marker}", "body": f"Submitted by the CLI {marker} about Nepal."})
+        json.dumps(
+            {
+                "title": f"CLI article {marker}",
+                "body": f"Submitted by the CLI {marker} about Nepal.",
+            }
+        )
         + "\nnot json\n",
         encoding="utf-8",
     )
     env = {**os.environ, "KHABAR_API_PORT": str(stack.ports.api)}
     ingest = subprocess.run(
         [sys.executable, "-m", "services.cli", "ingest", str(source)],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert ingest.returncode == 0, ingest.stderr
     assert "accepted 1" in ingest.stderr and "skipped 1" in ingest.stderr
@@ -236,7 +254,11 @@ def test_cli_ingest_and_search_against_running_stack(stack: LocalStack, tmp_path
     def searched() -> bool:
         result = subprocess.run(
             [sys.executable, "-m", "services.cli", "search", marker, "--json"],
-            env=env, capture_output=True, text=True, timeout=60, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         return result.returncode == 0 and json.loads(result.stdout)["total"] == 1
 

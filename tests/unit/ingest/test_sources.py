@@ -55,7 +55,13 @@ def test_json_lines_keep_order_and_report_bad_lines() -> None:
         json.dumps({"title": "A", "body": "alpha"}),
         "{not json",
         "",
-        json.dumps({"body": "beta", "url": "https://x.example/b", "published_at": "2024-05-01T10:00:00+05:00"}),
+        json.dumps(
+            {
+                "body": "beta",
+                "url": "https://x.example/b",
+                "published_at": "2024-05-01T10:00:00+05:00",
+            }
+        ),
         json.dumps({"title": "no body"}),
     ]
     items = list(parse_json_lines(lines, "in.jsonl"))

@@ -7,7 +7,9 @@ from shared.ids import article_id, canonical_url
 
 
 def test_url_id_ignores_tracking_fragment_case_and_trailing_slash() -> None:
-    a = article_id(url="https://WWW.Example.com/news/1/?utm_source=x&b=2&a=1#top", title="x", body="y")
+    a = article_id(
+        url="https://WWW.Example.com/news/1/?utm_source=x&b=2&a=1#top", title="x", body="y"
+    )
     b = article_id(url="http://example.com/news/1?a=1&b=2", title="other", body="other")
     assert a == b
     assert canonical_url("https://www.example.com/a/?utm_medium=m") == "https://example.com/a"
@@ -23,7 +25,9 @@ def test_text_id_normalises_whitespace_and_case_but_not_content() -> None:
 def test_urdu_text_variants_in_nfc_and_nfd_get_one_id() -> None:
     composed = "\u0622"  # آ
     decomposed = "\u0627\u0653"
-    assert article_id(url=None, title=None, body=composed) == article_id(url=None, title=None, body=decomposed)
+    assert article_id(url=None, title=None, body=composed) == article_id(
+        url=None, title=None, body=decomposed
+    )
 
 
 @given(st.text(), st.text())

@@ -22,7 +22,9 @@ def test_comma_separated_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [k.get_secret_value() for k in ApiSettings().api_keys] == ["k1", "k2"]
 
 
-def test_production_refuses_placeholder_secrets_and_open_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_placeholder_secrets_and_open_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("KHABAR_ENVIRONMENT", "production")
     monkeypatch.setenv("KHABAR_ELASTICSEARCH_PASSWORD", "changeme")
     with pytest.raises((ConfigurationError, ValueError)):
