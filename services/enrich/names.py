@@ -1,0 +1,473 @@
+"""Cross-script names: a readable Latin form and one stable id for names the KB does not know.
+
+Hindi and Urdu are one spoken language in two scripts, so the same person appears as
+``नबील मुनीर`` in a Hindi article and ``نبیل منیر`` in an Urdu one. Transliterating one script into
+the other is lossy in the Urdu → Hindi direction (Urdu leaves short vowels unwritten), so instead
+of converting, both spellings are reduced to what they reliably share: a **consonant skeleton**.
+
+:func:`name_key` maps each script to one small consonant alphabet and then drops what the scripts
+disagree on:
+
+* all vowels (Urdu omits short ones; Hindi and English spell them inconsistently), and ``y`` /
+  ``v`` too (in Urdu ``ی`` / ``و`` are mostly long vowels; ``Yogi`` and ``Vladimir`` lose them);
+* a word-final ``h`` (Urdu ``مدینہ`` vs Hindi ``मदीना``; ``شاہ`` vs ``शाह`` both lose it);
+* aspiration (``भ``/``بھ``/``bh`` → ``b``) and nukta (``ज़``/``ज``/``ز``/``ج`` → ``j``,
+  ``फ़``/``फ``/``ف`` → ``f``);
+* sibilants merge (``श ष स ش س ص ث`` → ``s``), as do ``ت ط ٹ`` / ``त ट``, ``ک ق خ`` / ``क ख``,
+  ``ڑ ڈ د`` / ``ड़ ड द``; ``m`` before ``b``/``p`` becomes ``n`` (``अंबानी`` / ``امبانی``);
+* doubled consonants collapse (shadda, virama clusters, ``Muhammad`` / ``Mohamad``);
+* titles and honorifics (``General``, ``جنرل``, ``श्री``, trailing ``जी``) are removed.
+
+Word boundaries are dropped too, because Urdu often splits what Hindi writes as one word
+(``اسلام آباد`` / ``इस्लामाबाद``, ``من موہن`` / ``मनमोहन``): the key is ``nblmnr``. Other scripts
+(Cyrillic, CJK, ...) are romanised with uroman and reduced by the same Latin rules.
+:func:`latin_name` is the display form: a rule-based Devanagari romaniser with Hindi schwa
+deletion (``शहबाज़ शरीफ़`` → ``Shahbaz Sharif``), a vowel-guessing Urdu romaniser, and uroman
+for everything else. ``tests/unit/enrich/data/name_pairs.tsv`` measures how often the Hindi and
+Urdu spellings of one name agree and that distinct names do not collide.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import unicodedata
+from typing import Any
+
+from shared.text import normalize_text
+
+__all__ = ["entity_id", "latin_name", "name_key", "script_of"]
+
+VOWEL = "a"  # placeholder letter for any vowel in the intermediate key alphabet
+
+# --------------------------------------------------------------------------- script detection
+
+
+def script_of(text: str) -> str:
+    """The dominant script of ``text`` as an ISO 15924 code: Arab, Deva, Latn or Zyyy."""
+    arab = deva = latn = other = 0
+    for char in text:
+        code = ord(char)
+        if 0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0xFB50 <= code <= 0xFEFF:
+            arab += 1
+        elif 0x0900 <= code <= 0x097F:
+            deva += 1
+        elif char.isascii() and char.isalpha() or 0x00C0 <= code <= 0x024F:
+            latn += 1
+        elif char.isalpha():
+            other += 1
+    best = max(arab, deva, latn, other)
+    if best == 0:
+        return "Zyyy"
+    if best == arab:
+        return "Arab"
+    if best == deva:
+        return "Deva"
+    if best == latn:
+        return "Latn"
+    return "Zyyy"
+
+
+# --------------------------------------------------------------------------- key alphabets
+
+_ARABIC_KEY: dict[str, str] = {
+    "ا": VOWEL, "آ": VOWEL, "أ": VOWEL, "إ": VOWEL, "ٱ": VOWEL, "ع": VOWEL, "ے": VOWEL,
+    "ۓ": VOWEL, "ء": "", "ئ": "",
+    "ب": "b", "پ": "p", "ت": "t", "ٹ": "t", "ط": "t", "ث": "s", "س": "s", "ش": "s", "ص": "s",
+    "ج": "j", "ز": "j", "ذ": "j", "ض": "j", "ظ": "j", "ژ": "j", "چ": "c",
+    "ح": "h", "ہ": "h", "ه": "h", "ة": "h", "ۃ": "h", "ۀ": "h", "ۂ": "h",
+    "خ": "k", "ک": "k", "ك": "k", "ق": "k", "ڪ": "k", "گ": "g", "غ": "g", "ګ": "g",
+    "د": "d", "ڈ": "d", "ڑ": "d", "ر": "r", "ف": "f", "ل": "l", "م": "m", "ن": "n", "ں": "n",
+    "و": "v", "ؤ": "v", "ی": "y", "ي": "y", "ى": "y",
+}  # fmt: skip
+_ARABIC_ASPIRATION = "ھ"
+
+_DEVANAGARI_KEY: dict[str, str] = {
+    "क": "k", "ख": "k", "ग": "g", "घ": "g", "ङ": "n", "च": "c", "छ": "c", "ज": "j", "झ": "j",
+    "ञ": "n", "ट": "t", "ठ": "t", "ड": "d", "ढ": "d", "ण": "n", "त": "t", "थ": "t", "द": "d",
+    "ध": "d", "न": "n", "ऩ": "n", "प": "p", "फ": "f", "ब": "b", "भ": "b", "म": "m", "य": "y",
+    "र": "r", "ऱ": "r", "ल": "l", "ळ": "l", "व": "v", "श": "s", "ष": "s", "स": "s", "ह": "h",
+    "ं": "n", "ँ": "n", "ः": "h", "्": "", "़": "", "ृ": "r", "ऋ": "r",
+}  # fmt: skip
+for _code in [*range(0x0904, 0x0915), *range(0x093E, 0x094D), 0x0955, 0x0956, 0x0957]:
+    _DEVANAGARI_KEY.setdefault(chr(_code), VOWEL)
+_DEVANAGARI_KEY["ऋ"] = "r"
+_DEVANAGARI_KEY["ृ"] = "r"
+
+# Latin spelling → key letters, longest first. Applied left to right on lowercase ASCII.
+_LATIN_DIGRAPHS = (
+    ("sch", "s"), ("tch", "c"), ("chh", "c"), ("sh", "s"), ("ch", "c"), ("kh", "k"),
+    ("gh", "g"), ("ph", "f"), ("th", "t"), ("dh", "d"), ("bh", "b"), ("jh", "j"), ("zh", "j"),
+    ("ck", "k"),
+)  # fmt: skip
+_LATIN_SINGLE = {
+    "a": VOWEL, "e": VOWEL, "i": VOWEL, "o": VOWEL, "u": VOWEL,
+    "b": "b", "c": "k", "d": "d", "f": "f", "g": "g", "h": "h", "j": "j", "k": "k", "l": "l",
+    "m": "m", "n": "n", "p": "p", "q": "k", "r": "r", "s": "s", "t": "t", "v": "v", "w": "v",
+    "x": "ks", "y": "y", "z": "j",
+}  # fmt: skip
+_LATIN_DIGRAPH_RE = re.compile("|".join(d for d, _ in _LATIN_DIGRAPHS) + "|[a-z]")
+_LATIN_DIGRAPH_MAP = dict(_LATIN_DIGRAPHS)
+
+#: Titles and honorifics, in normalize_text form, removed from either end of a name.
+_TITLES = frozenset(
+    normalize_text(t)
+    for t in (
+        # English
+        "mr mrs ms miss dr sir shri sri smt gen general lt col colonel maj major brig capt "
+        "field marshal president prime minister pm chief justice senator governor mayor "
+        "sheikh shaikh hazrat maulana mufti syed sayyid begum sahib saheb ji jee sb mp mla "
+        "cm dy deputy foreign interior defence defense secretary ambassador king queen prince"
+    ).split()
+    + (
+        # Urdu
+        "جناب محترم محترمہ ڈاکٹر جنرل لیفٹیننٹ کرنل میجر بریگیڈیئر کیپٹن فیلڈ مارشل صدر وزیر "
+        "وزیراعظم وزیراعلی چیف جسٹس گورنر سینیٹر شیخ حضرت مولانا مفتی سید بیگم "
+        "صاحب صاحبہ جی مسٹر مسز شری"
+    ).split()
+    + (
+        # Hindi
+        "श्री श्रीमती सुश्री डॉ डॉक्टर जनरल लेफ्टिनेंट कर्नल मेजर ब्रिगेडियर कैप्टन फील्ड मार्शल "
+        "राष्ट्रपति प्रधानमंत्री प्रधान मंत्री मुख्यमंत्री मुख्य न्यायाधीश राज्यपाल सांसद विधायक "
+        "शेख हजरत मौलाना मुफ्ती सैयद बेगम साहब साहिब जी मिस्टर"
+    ).split()
+)
+
+#: Second words of two-word titles that are names on their own (بابر اعظم): removed only
+#: right after the first word of the title.
+_TITLE_TAILS = frozenset(
+    (normalize_text(head), normalize_text(tail))
+    for head, tail in (("وزیر", "اعظم"), ("وزیر", "اعلی"), ("प्रधान", "मंत्री"))
+)
+
+_WORD_RE = re.compile(
+    r"[^\W\d_]+(?:[\u0900-\u097F\u0610-\u061A\u064B-\u065F\u0670\u200c\u200d]+[^\W\d_]*)*"
+)
+
+
+def _ascii_fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if c.isascii()).lower()
+
+
+@functools.cache
+def _uroman() -> Any:
+    import uroman  # heavy: imported only when a name in another script shows up
+
+    return uroman.Uroman()
+
+
+def _romanize_other(text: str) -> str:
+    """Any script → Latin with uroman (slow first call: it loads its tables)."""
+    return str(_uroman().romanize_string(text))
+
+
+# --------------------------------------------------------------------------- key letters per word
+
+
+def _arabic_letters(word: str) -> list[str]:
+    letters: list[str] = []
+    for char in word:
+        if char == _ARABIC_ASPIRATION:
+            if letters and letters[-1] not in (VOWEL, "h"):
+                if letters[-1] == "p":
+                    letters[-1] = "f"  # پھ is Hindi फ, which folds to f
+                continue  # aspiration after a consonant
+            letters.append("h")
+            continue
+        mapped = _ARABIC_KEY.get(char)
+        if mapped:
+            letters.extend(mapped)
+    return letters
+
+
+def _devanagari_letters(word: str) -> list[str]:
+    letters: list[str] = []
+    chars = unicodedata.normalize("NFD", word)
+    for index, char in enumerate(chars):
+        mapped = _DEVANAGARI_KEY.get(char)
+        if mapped:
+            letters.extend(mapped)
+            # सिंह is written سنگھ / Singh: an anusvara before ह sounds "ng".
+            if char == "ं" and chars[index + 1 : index + 2] == "ह":
+                letters.append("g")
+    return letters
+
+
+def _latin_letters(word: str) -> list[str]:
+    letters: list[str] = []
+    for match in _LATIN_DIGRAPH_RE.finditer(_ascii_fold(word)):
+        piece = match.group()
+        mapped = _LATIN_DIGRAPH_MAP.get(piece) or _LATIN_SINGLE[piece]
+        # A remaining "h" right after a consonant is an aspiration or spelling artefact
+        # ("Delhi", "Rahul" keeps its h because a vowel precedes it).
+        if mapped == "h" and letters and letters[-1] != VOWEL:
+            continue
+        letters.extend(mapped)
+    return letters
+
+
+def _skeleton(letters: list[str]) -> str:
+    """Key letters of one word → consonant skeleton (see the module docstring)."""
+    # y and v are vowels or glides in Urdu spelling and disappear everywhere, even word-initially,
+    # so that a name written as one word in Hindi and two in Urdu gives the same key.
+    letters = [VOWEL if letter in "yv" else letter for letter in letters]
+    last = len(letters) - 1
+    while last > 0 and letters[last] == VOWEL:
+        last -= 1
+    if last > 0 and letters[last] == "h":  # word-final h: مدینہ / मदीना, شاہ / शाह
+        letters = letters[:last] + letters[last + 1 :]
+    out: list[str] = []
+    for index, letter in enumerate(letters):
+        if letter == VOWEL:
+            continue
+        if letter == "m" and index + 1 < len(letters) and letters[index + 1] in "bp":
+            letter = "n"
+        out.append(letter)
+    return "".join(out)
+
+
+def _collapse(skeleton: str) -> str:
+    """Collapse doubled consonants: shadda, virama clusters, spelling variants."""
+    return "".join(c for i, c in enumerate(skeleton) if i == 0 or skeleton[i - 1] != c)
+
+
+def _word_letters(word: str, script: str) -> list[str]:
+    if script == "Arab":
+        return _arabic_letters(word)
+    if script == "Deva":
+        return _devanagari_letters(word)
+    if script == "Latn":
+        return _latin_letters(word)
+    letters: list[str] = []
+    for part in _romanize_other(word).split():
+        letters.extend(_latin_letters(part))
+    return letters
+
+
+def _words(text: str) -> list[str]:
+    """Words of a name, titles and honorifics removed from both ends."""
+    words = [w for w in _WORD_RE.findall(text) if w]
+    while len(words) > 1 and normalize_text(words[0]) in _TITLES:
+        head = normalize_text(words.pop(0))
+        if len(words) > 1 and (head, normalize_text(words[0])) in _TITLE_TAILS:
+            words.pop(0)
+    while len(words) > 1 and normalize_text(words[-1]) in _TITLES:
+        words.pop()
+    return words
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@functools.lru_cache(maxsize=65536)
+def name_key(text: str, language: str | None = None) -> str:
+    """Cross-script key of a name: the same for its Hindi, Urdu and Latin spellings.
+
+    ``name_key("नबील मुनीर") == name_key("نبیل منیر") == name_key("Nabeel Muneer") == "nblmnr"``.
+    ``language`` is accepted for symmetry with the other helpers; the script decides the rules.
+    Returns ``""`` when ``text`` has no letters.
+    """
+    del language  # the script, not the language, decides how letters map
+    return _collapse("".join(_skeleton(_word_letters(w, script_of(w))) for w in _words(text)))
+
+
+def entity_id(text: str, type: str, language: str | None = None) -> str:
+    """A deterministic, URL-safe ASCII id for a name outside the KB, e.g. ``per:nblmnr``.
+
+    Names without a usable skeleton (digits, symbols, all-vowel words) fall back to a short
+    hash of their normalised form so the id is still stable.
+    """
+    key = name_key(text, language)
+    if not key:
+        digest = hashlib.blake2s(normalize_text(text).encode("utf-8"), digest_size=6).hexdigest()
+        key = f"x{digest}"
+    return f"{type.lower()}:{key}"
+
+
+# --------------------------------------------------------------------------- display form
+
+_DEVA_CONSONANTS: dict[str, str] = {
+    "क": "k", "ख": "kh", "ग": "g", "घ": "gh", "ङ": "n", "च": "ch", "छ": "chh", "ज": "j",
+    "झ": "jh", "ञ": "n", "ट": "t", "ठ": "th", "ड": "d", "ढ": "dh", "ण": "n", "त": "t",
+    "थ": "th", "द": "d", "ध": "dh", "न": "n", "ऩ": "n", "प": "p", "फ": "ph", "ब": "b",
+    "भ": "bh", "म": "m", "य": "y", "र": "r", "ऱ": "r", "ल": "l", "ळ": "l", "व": "v", "श": "sh",
+    "ष": "sh", "स": "s", "ह": "h",
+}  # fmt: skip
+_DEVA_NUKTA = {"क": "q", "ख": "kh", "ग": "gh", "ज": "z", "ड": "r", "ढ": "rh", "फ": "f", "य": "y"}
+_DEVA_VOWEL_SIGNS = {
+    "ा": "a", "ि": "i", "ी": "i", "ु": "u", "ू": "u", "ृ": "ri", "े": "e", "ै": "ai",
+    "ो": "o", "ौ": "au", "ॉ": "o", "ॅ": "e", "ॆ": "e", "ॊ": "o",
+}  # fmt: skip
+_DEVA_VOWELS = {
+    "अ": "a", "आ": "a", "इ": "i", "ई": "i", "उ": "u", "ऊ": "u", "ऋ": "ri", "ए": "e",
+    "ऐ": "ai", "ओ": "o", "औ": "au", "ऑ": "o", "ऍ": "e", "ऎ": "e", "ऒ": "o",
+}  # fmt: skip
+
+
+NASAL = "N"  # anusvara unit marker, written "n"
+NASALS = (NASAL,)
+
+
+def _romanize_devanagari_word(word: str) -> str:
+    """One Devanagari word → Latin with Hindi schwa deletion (final and VC_CV medial)."""
+    # Syllable units: (consonant, vowel) where vowel is None for "inherent a", "" for virama.
+    units: list[list[str | None]] = []
+    chars = unicodedata.normalize("NFD", word)
+    index = 0
+    while index < len(chars):
+        char = chars[index]
+        if char in _DEVA_CONSONANTS:
+            consonant = _DEVA_CONSONANTS[char]
+            if index + 1 < len(chars) and chars[index + 1] == "़":
+                consonant = _DEVA_NUKTA.get(char, consonant)
+                index += 1
+            units.append([consonant, None])
+        elif char in _DEVA_VOWEL_SIGNS and units and units[-1][1] is None:
+            units[-1][1] = _DEVA_VOWEL_SIGNS[char]
+        elif char == "्" and units and units[-1][1] is None:
+            units[-1][1] = ""
+        elif char in _DEVA_VOWELS:
+            units.append(["", _DEVA_VOWELS[char]])
+        elif char in "ंँ":
+            units.append([NASAL, ""])  # nasal: behaves as a consonant with no vowel
+        elif char == "ः":
+            units.append(["h", ""])
+        index += 1
+    # Schwa deletion, right to left: the last inherent vowel goes unless a consonant cluster
+    # precedes it (नरेंद्र → narendra); a medial one goes in V C(a) C V (कमला → kamla). An
+    # unresolved inherent vowel to the left counts as a vowel: it is processed later and
+    # word-initial ones always stay.
+    resolved: list[str | None] = [u[1] for u in units]
+    for position in range(len(units) - 1, -1, -1):
+        if resolved[position] is not None or not units[position][0]:
+            continue
+        before = resolved[position - 1] if position > 0 else ""
+        before_is_vowel = position > 0 and before != ""
+        cluster_before = position > 0 and before == "" and units[position - 1][0] not in NASALS
+        if position == len(units) - 1:
+            resolved[position] = "a" if position == 0 or cluster_before else ""
+            continue
+        after = resolved[position + 1]
+        after_is_vowel = after != "" and bool(units[position + 1][0])
+        resolved[position] = "" if before_is_vowel and after_is_vowel else "a"
+    pieces: list[str] = []
+    for position, (unit, vowel) in enumerate(zip(units, resolved, strict=True)):
+        consonant = unit[0] or ""
+        if consonant == NASAL:  # सिंह → Singh: an anusvara before ह sounds "ng"
+            following = units[position + 1][0] if position + 1 < len(units) else None
+            consonant = "ng" if following == "h" else "n"
+        pieces.append(f"{consonant}{vowel or ''}")
+    return "".join(pieces)
+
+
+_URDU_CONSONANTS: dict[str, str] = {
+    "ب": "b", "پ": "p", "ت": "t", "ٹ": "t", "ث": "s", "ج": "j", "چ": "ch", "ح": "h", "خ": "kh",
+    "د": "d", "ڈ": "d", "ذ": "z", "ر": "r", "ڑ": "r", "ز": "z", "ژ": "zh", "س": "s", "ش": "sh",
+    "ص": "s", "ض": "z", "ط": "t", "ظ": "z", "غ": "gh", "ف": "f", "ق": "q", "ک": "k", "ك": "k",
+    "گ": "g", "ل": "l", "م": "m", "ن": "n", "ں": "n", "ہ": "h", "ه": "h", "ة": "h",
+}  # fmt: skip
+
+
+_URDU_ROMAN_FOLD = str.maketrans(
+    {
+        "ي": "ی",
+        "ى": "ی",
+        "ئ": "ی",
+        "ك": "ک",
+        "ه": "ہ",
+        "ة": "ہ",
+        "ۀ": "ہ",
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ؤ": "و",
+        "ۓ": "ے",
+    }  # fmt: skip
+)
+
+
+def _romanize_urdu_word(word: str) -> str:
+    """One Urdu word → Latin, guessing short vowels (Urdu leaves them unwritten)."""
+    letters = [
+        c
+        for c in unicodedata.normalize("NFKC", word).translate(_URDU_ROMAN_FOLD)
+        if not unicodedata.category(c).startswith("M") and c not in "ـ‌‍"
+    ]
+    out: list[str] = []
+    consonants_seen = 0
+    previous_consonant = False
+    vowel_initial = bool(letters) and letters[0] in "اع"
+    for index, char in enumerate(letters):
+        is_last = index == len(letters) - 1
+        if char == "ا":
+            out.append("a")
+            previous_consonant = False
+        elif char == "ع":
+            if index == 0:
+                out.append("a")
+            previous_consonant = False
+        elif char == "ھ":
+            out.append("h")
+        elif char == "و" and (
+            index == 0 or not previous_consonant or letters[index + 1 : index + 2] == ["ا"]
+        ):
+            out.append("w")
+            consonants_seen += 1
+            previous_consonant = True
+        elif char == "و":
+            out.append("o" if is_last else "u")
+            previous_consonant = False
+        elif char == "ی" and index == 0:
+            out.append("y")
+            consonants_seen += 1
+            previous_consonant = True
+        elif char == "ی":
+            out.append("i")
+            previous_consonant = False
+        elif char == "ے":
+            out.append("e")
+            previous_consonant = False
+        elif char == "ہ" and is_last and previous_consonant:
+            out.append("a")  # word-final he after a consonant is a vowel: مدینہ → madina
+        elif char in _URDU_CONSONANTS:
+            # Guess a short "a" between the first two consonants of a word: نبیل → nabil.
+            if previous_consonant and consonants_seen == 1 and not vowel_initial:
+                out.append("a")
+            out.append(_URDU_CONSONANTS[char])
+            consonants_seen += 1
+            previous_consonant = True
+    return "".join(out)
+
+
+def _title(text: str) -> str:
+    return " ".join(w[:1].upper() + w[1:] for w in text.split())
+
+
+@functools.lru_cache(maxsize=65536)
+def latin_name(text: str, language: str | None = None) -> str:
+    """Readable Latin-script form of a name: ``नबील मुनीर`` → ``Nabil Munir``.
+
+    Devanagari is romanised by rule (with schwa deletion), Urdu by rule with guessed short
+    vowels (``نبیل منیر`` → ``Nabil Manir``: readable, not always right), Latin is returned
+    with its spacing tidied, other scripts go through uroman. ``language`` is a hint only.
+    """
+    del language
+    words = _WORD_RE.findall(text)
+    romanised: list[str] = []
+    for word in words:
+        script = script_of(word)
+        if script == "Deva":
+            romanised.append(_romanize_devanagari_word(word))
+        elif script == "Arab":
+            romanised.append(_romanize_urdu_word(word))
+        elif script == "Latn":
+            romanised.append(word)
+        else:
+            romanised.append(_ascii_fold(_romanize_other(word)))
+    result = " ".join(r for r in romanised if r)
+    if result and all(script_of(w) == "Latn" for w in words):
+        return " ".join(text.split())
+    return _title(result)
