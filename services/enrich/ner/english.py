@@ -1,0 +1,159 @@
+"""Rule-based English entity candidates: capitalised-name runs typed by cue words.
+
+There is no English NER corpus among the project's datasets, and the model packages on the
+registry are heavy (spaCy + torch-free but ~50 MB models) and of unclear provenance, so English gets
+a small deterministic heuristic instead of a learned model.  It proposes runs of capitalised
+tokens (joined across "of", "the", "and", "&", "bin", ...), drops sentence-initial function words,
+months, weekdays and demonyms, strips honorifics (which then type the run as PER), and types the
+rest by cue words (Ministry, Party, University -> ORG; City, Province, -stan, -abad -> LOC;
+Mr, President, "... said" -> PER).  Scores are deliberately low (0.3-0.7): the enrich stage's
+multilingual knowledge base resolves countries, cities and well-known organisations separately
+and should win when both fire.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .tokenize import sentences, tokenize
+
+__all__ = ["tag"]
+
+_CONNECTORS = frozenset({"of", "the", "and", "&", "for", "de", "al", "bin", "ul", "-", "'", "’"})
+_TITLES = frozenset(
+    """mr mrs ms miss dr prof sir lord lady sheikh maulana mufti justice judge president
+    minister premier chancellor governor senator sen rep gen general lt col colonel maj major capt
+    captain commander chief chairman chairperson secretary ambassador king queen prince princess
+    pope imam mayor marshal admiral inspector officer spokesman spokeswoman sardar begum shri sri
+    smt pm cm""".split()
+)
+# "Prime Minister", "Foreign Minister", "Chief Justice": stripped only before a title word.
+_TITLE_MODIFIERS = frozenset(
+    """prime vice deputy foreign former federal interior finance chief defence defense home
+    army opposition state provincial acting caretaker""".split()
+)
+_ORG_CUES = frozenset(
+    """ministry party army university bank council committee commission court police corporation
+    company corp inc ltd llc plc group association league front movement organisation organization
+    agency department board authority institute federation union assembly parliament senate
+    congress times post news television tv network airlines airways force forces navy bureau
+    office fund foundation society college school club fc corps brigade secretariat cabinet
+    government tribunal exchange trust alliance coalition channel radio press media services
+    industries holdings motors hospital academy centre center museum embassy commission""".split()
+)
+_LOC_CUES = frozenset(
+    """city province state district valley river mountain mountains sea ocean island islands street
+    road avenue airport square county region town village lake bay gulf desert peninsula
+    kingdom republic emirates territory border""".split()
+)
+_LOC_SUFFIX_RE = re.compile(r"(?:stan|abad|pur|pura|garh|nagar|ganj|kot|shahr|land|ia)$")
+_PLACES = frozenset(
+    """pakistan india china russia iran iraq afghanistan bangladesh nepal sri lanka bhutan
+    america us usa uk britain england france germany japan turkey saudi arabia qatar dubai
+    israel palestine gaza egypt syria ukraine europe asia africa london washington delhi
+    mumbai karachi lahore islamabad kabul beijing moscow tehran kashmir punjab sindh balochistan
+    peshawar quetta dhaka kolkata chennai bengaluru bangalore hyderabad rawalpindi multan
+    faisalabad paris berlin tokyo new york""".split()
+)
+_SKIP_WORDS = frozenset(
+    """the a an in on at to for of and but or if as by from with this that these those it its
+    he she they we i you his her their our my your there here when while after before during
+    however meanwhile also yet so then now today yesterday tomorrow according since although
+    though because what who which where why how all some many most more several other another
+    each every no not one two three new last next first according monday tuesday wednesday
+    thursday friday saturday sunday january february march april may june july august september
+    october november december mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept
+    oct nov dec""".split()
+)
+_DEMONYM_RE = re.compile(r"(?:ian|ese|ish|ani|i|an)$")
+_SPEECH = frozenset({"said", "says", "told", "added", "stated", "asked", "claimed", "noted"})
+_PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "near", "across", "towards"})
+
+
+def _is_capitalised(word: str) -> bool:
+    return word[:1].isupper() and word[:1].isalpha()
+
+
+def tag(text: str) -> list[tuple[int, int, str, float]]:
+    """``(start, end, type, score)`` candidates for PER/ORG/LOC in English ``text``."""
+    result: list[tuple[int, int, str, float]] = []
+    for sentence in sentences(text, tokenize(text)):
+        words = [text[s:e] for s, e in sentence]
+        lowered = [w.lower() for w in words]
+        i = 0
+        size = len(words)
+        while i < size:
+            if not _is_capitalised(words[i]):
+                i += 1
+                continue
+            j = i + 1
+            while j < size:
+                if _is_capitalised(words[j]):
+                    j += 1
+                elif (
+                    lowered[j] in _CONNECTORS
+                    and j + 1 < size
+                    and _is_capitalised(words[j + 1])
+                    and not (lowered[j] in {"-", "'", "’"} and sentence[j][0] != sentence[j - 1][1])
+                ):
+                    j += 2
+                else:
+                    break
+            _emit(text, sentence, words, lowered, i, j, result)
+            i = j
+    return result
+
+
+def _emit(
+    text: str,
+    sentence: list[tuple[int, int]],
+    words: list[str],
+    lowered: list[str],
+    i: int,
+    j: int,
+    result: list[tuple[int, int, str, float]],
+) -> None:
+    """Trim, type and score one capitalised run ``words[i:j]``."""
+    titled = i > 0 and (
+        lowered[i - 1] in _TITLES or (lowered[i - 1] == "." and i > 1 and lowered[i - 2] in _TITLES)
+    )
+    while i < j and (
+        lowered[i] in _SKIP_WORDS
+        or lowered[i] in _TITLES
+        or (lowered[i] in _TITLE_MODIFIERS and i + 1 < j and lowered[i + 1] in _TITLES)
+    ):
+        titled = titled or lowered[i] in _TITLES
+        i += 1
+    while j > i and (lowered[j - 1] in _CONNECTORS or lowered[j - 1] in _SKIP_WORDS):
+        j -= 1
+    # Possessive "India's": the run ends before the apostrophe.
+    if i >= j:
+        return
+    run = lowered[i:j]
+    single = j - i == 1
+    word = words[i]
+    if single and len(word) == 1:
+        return
+    acronym = single and word.isupper() and 2 <= len(word) <= 6
+    kind = ""
+    score = 0.4
+    if any(w in _ORG_CUES for w in run):
+        kind, score = "ORG", 0.6
+    elif any(w in _LOC_CUES for w in run) or " ".join(run) in _PLACES or run[-1] in _PLACES:
+        kind, score = "LOC", 0.6
+    elif titled:
+        kind, score = "PER", 0.65
+    elif acronym:
+        kind, score = ("LOC", 0.5) if word in {"US", "USA", "UK", "UAE"} else ("ORG", 0.5)
+    elif single and _LOC_SUFFIX_RE.search(run[0]) and len(run[0]) > 4:
+        kind, score = "LOC", 0.4
+    elif i > 0 and lowered[i - 1] in _PLACE_PREPOSITIONS:
+        kind, score = "LOC", 0.35
+    elif j < len(words) and lowered[j] in _SPEECH:
+        kind, score = "PER", 0.55
+    elif single and _DEMONYM_RE.search(run[0]):
+        return
+    else:
+        kind, score = "PER", 0.4 if not single else 0.3
+    start, end = sentence[i][0], sentence[j - 1][1]
+    result.append((start, end, kind, score))

@@ -1,0 +1,103 @@
+"""Offset-preserving tokeniser and sentence splitter for Hindi, Urdu and English running text.
+
+The tagger has to give exact character offsets into whatever text the enrich stage hands it, so
+tokens are never normalised here: a token is only a ``(start, end)`` pair into the original string.
+Normalisation for the model happens later, per distinct word, in :mod:`.features`.
+
+Word characters are every Unicode letter, mark and digit (Devanagari vowel signs and Urdu
+diacritics are marks, which ``str.isalnum`` and ``re``'s ``\\w`` would split on) plus the
+zero-width (non-)joiners Urdu uses inside words.  Digit groups such as ``1,200`` or ``3.5`` stay
+one token; every other punctuation or symbol character is a token of its own; control, format and
+space characters only separate tokens.  Sentences end at ``. ? ! । ॥ ۔ ؟`` and at line breaks, and
+very long sentences are cut so the CRF's sequences stay short.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+
+__all__ = ["MAX_SENTENCE_TOKENS", "Span", "sentences", "tokenize"]
+
+Span = tuple[int, int]
+
+# Longer runs without a sentence end (tables, lists, boilerplate) are cut into pieces this long.
+MAX_SENTENCE_TOKENS = 80
+
+_SENTENCE_END = frozenset(".?!।॥۔؟")
+# A full stop after these (or after a single capital letter) is an abbreviation, not an end.
+_ABBREVIATIONS = frozenset(
+    "Mr Mrs Ms Dr Prof St Gen Lt Col Maj Capt Sen Rep Gov Jr Sr No Nos vs Inc Ltd Co Corp "
+    "Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Mt Ft Adm Sgt Hon Rev".split()
+)
+_JOINERS = "\u200c\u200d"
+
+
+def _char_class(predicate_categories: tuple[str, ...], extra: str = "") -> str:
+    """Build a regex character class of every code point whose category starts with one given."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if code <= 0xFFFF or 0x10000 <= code <= 0x1FFFF:
+            ch = chr(code)
+            if unicodedata.category(ch).startswith(predicate_categories) or ch in extra:
+                if ranges and ranges[-1][1] == code - 1:
+                    ranges[-1] = (ranges[-1][0], code)
+                else:
+                    ranges.append((code, code))
+    parts = []
+    for lo, hi in ranges:
+        first, last = re.escape(chr(lo)), re.escape(chr(hi))
+        parts.append(first if lo == hi else f"{first}-{last}")
+    return "[" + "".join(parts) + "]"
+
+
+_WORD = _char_class(("L", "M", "N"), _JOINERS)
+_SKIP = _char_class(("Z", "C"), "\t\n\r\x0b\x0c")
+# A digit group first (so "1,200" and "3.5" stay whole), then a word, then any single other
+# visible character.  Marks/joiners cannot start a token only by accident of regex order: a
+# stray combining mark at a word boundary simply becomes part of the following word.
+_TOKEN_RE = re.compile(
+    rf"\d+(?:[.,:/٫٬]\d+)+(?!{_WORD})|{_WORD}+|(?!{_SKIP}).",
+    re.DOTALL,
+)
+_NEWLINE_RE = re.compile(r"[\n\r\u2028\u2029\x85]")
+
+
+def tokenize(text: str) -> list[Span]:
+    """Return the ``(start, end)`` offsets of every token in ``text``."""
+    return [m.span() for m in _TOKEN_RE.finditer(text)]
+
+
+def _abbreviation(text: str, current: list[Span]) -> bool:
+    """Whether the full stop ending ``current`` follows an abbreviation or an initial."""
+    if len(current) < 2 or text[current[-1][0]] != "." or current[-2][1] != current[-1][0]:
+        return False
+    word = text[current[-2][0] : current[-2][1]]
+    if word in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
+        return True
+    # Devanagari initials ("वी.", "एस.") and abbreviations ("डॉ."): Hindi ends sentences with "।".
+    return len(word) <= 3 and "\u0900" <= word[0] <= "\u097f"
+
+
+def sentences(text: str, spans: list[Span] | None = None) -> list[list[Span]]:
+    """Group the tokens of ``text`` into sentences of at most ``MAX_SENTENCE_TOKENS`` tokens."""
+    if spans is None:
+        spans = tokenize(text)
+    result: list[list[Span]] = []
+    current: list[Span] = []
+    prev_end = 0
+    for start, end in spans:
+        if current and _NEWLINE_RE.search(text, prev_end, start):
+            result.append(current)
+            current = []
+        current.append((start, end))
+        prev_end = end
+        if (
+            end - start == 1 and text[start] in _SENTENCE_END and not _abbreviation(text, current)
+        ) or len(current) >= MAX_SENTENCE_TOKENS:
+            result.append(current)
+            current = []
+    if current:
+        result.append(current)
+    return result

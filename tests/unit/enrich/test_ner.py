@@ -1,0 +1,139 @@
+"""Tests for the bundled Hindi/Urdu/English named-entity tagger (services.enrich.ner).
+
+The bundled-model tests need nothing outside the repository; the corpus test skips when the
+shared IL-NER data is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.enrich.ner import NerSpan, NerTagger
+from services.enrich.ner.corpus import clean_tags, read_split, to_bio
+from services.enrich.ner.tokenize import MAX_SENTENCE_TOKENS, sentences, tokenize
+
+IL_NER = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "il-ner"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> NerTagger:
+    return NerTagger.load()
+
+
+def _check_offsets(text: str, spans: list[NerSpan]) -> None:
+    for span in spans:
+        assert text[span.start : span.end] == span.text
+        assert span.type in {"PER", "ORG", "LOC"}
+        assert 0.0 <= span.score <= 1.0
+        assert span.text.strip() == span.text and span.text
+
+
+def _found(spans: list[NerSpan]) -> set[tuple[str, str]]:
+    return {(s.text, s.type) for s in spans}
+
+
+def test_load_is_shared_and_lists_languages() -> None:
+    assert NerTagger.load() is NerTagger.load()
+    assert NerTagger.load().languages() == frozenset({"hi", "ur", "en"})
+
+
+def test_hindi_person_and_place(tagger: NerTagger) -> None:
+    text = "प्रधानमंत्री नरेंद्र मोदी ने आज दिल्ली में एक बैठक की।"
+    spans = tagger.tag(text, "hi")
+    _check_offsets(text, spans)
+    assert ("नरेंद्र मोदी", "PER") in _found(spans)
+    assert ("दिल्ली", "LOC") in _found(spans)
+
+
+def test_urdu_person_and_place(tagger: NerTagger) -> None:
+    text = "وزیر اعظم عمران خان نے لاہور میں خطاب کیا۔"
+    spans = tagger.tag(text, "ur")
+    _check_offsets(text, spans)
+    assert ("عمران خان", "PER") in _found(spans)
+    assert ("لاہور", "LOC") in _found(spans)
+
+
+def test_english_candidates(tagger: NerTagger) -> None:
+    text = (
+        "Prime Minister Shehbaz Sharif met Mr. Joe Biden in Washington on Monday, "
+        "and the Ministry of Foreign Affairs said so."
+    )
+    spans = tagger.tag(text, "en")
+    _check_offsets(text, spans)
+    found = _found(spans)
+    assert ("Shehbaz Sharif", "PER") in found
+    assert ("Joe Biden", "PER") in found
+    assert ("Washington", "LOC") in found
+    assert ("Ministry of Foreign Affairs", "ORG") in found
+    assert not any(s.text in {"Monday", "Prime Minister"} for s in spans)
+
+
+def test_offsets_survive_odd_whitespace_and_prefix(tagger: NerTagger) -> None:
+    text = "\u200b\n\n  ابتدائیہ\t\r\n" + "وزیر اعظم عمران خان نے لاہور میں خطاب کیا۔  "
+    _check_offsets(text, tagger.tag(text, "ur"))
+
+
+@pytest.mark.parametrize("language", ["hi", "ur", "en", "HI", "ur-PK"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "\n\n\t",
+        "\x00\x01\x02\x7f",
+        "\u200b\u200c\u200d\ufeff\u2060",
+        "।।।۔۔۔???",
+        "\u093c\u0652 \u0901",  # bare combining marks
+        "मोदी Modi مودی 123 ۱۲۳ १२३ 😀 \ud800"[:-1],
+        "a" * 10_000,
+        "राम " * 2_000,
+        "،" * 500 + "لاہور",
+    ],
+)
+def test_odd_input_never_crashes(tagger: NerTagger, text: str, language: str) -> None:
+    spans = tagger.tag(text, language)
+    assert isinstance(spans, list)
+    _check_offsets(text, spans)
+
+
+def test_unsupported_language_returns_empty(tagger: NerTagger) -> None:
+    assert tagger.tag("Le président Macron est à Paris.", "fr") == []
+    assert tagger.tag("مودی", "") == []
+    assert tagger.tag("مودی", "xx") == []
+
+
+def test_tokenizer_offsets_and_punctuation() -> None:
+    text = "नरेंद्र मोदी ने कहा, 1,200 रुपये। عمران خان، لاہور۔ India's (BJP)"
+    tokens = [text[s:e] for s, e in tokenize(text)]
+    assert tokens == [
+        "नरेंद्र", "मोदी", "ने", "कहा", ",", "1,200", "रुपये", "।",
+        "عمران", "خان", "،", "لاہور", "۔", "India", "'", "s", "(", "BJP", ")",
+    ]  # fmt: skip
+    assert [len(s) for s in sentences(text)] == [8, 5, 6]
+
+
+def test_long_text_is_split_into_short_sentences() -> None:
+    text = "शब्द " * (3 * MAX_SENTENCE_TOKENS + 5)
+    assert max(len(s) for s in sentences(text)) <= MAX_SENTENCE_TOKENS
+
+
+def test_clean_tags_repairs_malformed() -> None:
+    raw = ["B-NEP", "I-NEP", "-NEP", "-", "-NEL", "-NEL", "I-NEO", "B-NEN", "", "B-NEU"]
+    assert clean_tags(raw) == [
+        "B-PER", "I-PER", "I-PER", "O", "B-LOC", "I-LOC", "B-ORG", "O", "O", "O",
+    ]  # fmt: skip
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not IL_NER.exists(), reason=f"IL-NER corpus not found at {IL_NER}")
+def test_corpus_round_trip() -> None:
+    sents = read_split(IL_NER, "ur", "dev")
+    assert len(sents) > 1000
+    for sent in sents[:300]:
+        for start, end, _ in sent.spans:
+            assert sent.text[start:end].strip() == sent.text[start:end]
+        words, labels = to_bio(sent)
+        assert len(words) == len(labels)
+        assert sum(label.startswith("B-") for label in labels) == len(sent.spans)
