@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
+from services.api.routers import feature_routers
 from services.api.search import InvalidCursorError, SearchParams, build_search, encode_cursor
 from services.ingest.publisher import Publisher
 from services.ingest.sources import raw_from_submission
@@ -183,6 +184,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         return {"elasticsearch": await ping(resources.es)}
 
     app.include_router(operational_router("api", [resources.publisher.ready, es_check]))
+    for router in feature_routers():
+        app.include_router(router)
 
     @app.get("/search", response_model=SearchResponse, tags=["search"])
     async def search_articles(
