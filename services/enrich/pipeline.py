@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from services.enrich import names
+from services.enrich import dates, language, names
 from services.enrich.cleaning import clean_page
 from services.enrich.dates import extract_published_at
 from services.enrich.kb import KbEntry, KnowledgeBase
@@ -204,6 +204,9 @@ class Enricher:
             else (GazetteerExtractor(self.kb), ModelExtractor(self.tagger, self.kb))
         )
         self.max_chars = max_chars
+        # pay one-off initialisation (cld3 model, date grammar) here, not on the first article
+        language.warmup()
+        dates.warmup()
 
     def enrich(self, raw: RawArticle, now: datetime | None = None) -> EnrichedArticle:
         """Enrich one raw article. Never raises on odd text: problems become ``flags``."""
@@ -229,12 +232,8 @@ class Enricher:
         published_at = raw.published_at
         if published_at is None:
             published_at = extract_published_at(
-                page.dateline or f"{title}\n{body[:1000]}", detected.language, now
+                f"{page.dateline or ''}\n{body}", detected.language, now
             )
-            if published_at is None and page.dateline:
-                published_at = extract_published_at(
-                    f"{title}\n{body[:1000]}", detected.language, now
-                )
         if published_at is None:
             flags.append("no_date")
         lap("date")
