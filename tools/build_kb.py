@@ -281,6 +281,16 @@ class Builder:
             minor = entry["kind"] == "city" and entry.get("country") not in SOUTH_ASIA
             if minor and entry.get("rank", 0) < 6.0 and plain >= 1 and plain >= named:
                 return "il_ner_word_minor_city"
+        if (
+            lang in ("ur", "hi")
+            and " " not in key
+            and entry["kind"] == "city"
+            and entry.get("country") not in SOUTH_ASIA
+            and entry.get("rank", 0) < 5.7
+        ):
+            # A foreign city under half a million people is rarely news in Urdu or Hindi, while its
+            # one-word spellings often are given names or words (سارہ is Sarah, not Sarh).
+            return "minor_foreign_city_word"
         if lang == "en" and not any(c.isupper() for c in key) and key.isdigit():
             return "digits"
         return None

@@ -224,13 +224,17 @@ def _make_line(raw: str) -> _Line | None:
     text = " ".join(parts)
     words = len(parts)
     stripped = text.rstrip(_TRAILING + " ")
+    sentence_end = bool(stripped) and stripped[-1] in _SENTENCE_END
     letters = len(_LETTER_RE.findall(text)) if words < _PARAGRAPH_WORDS else words * 3
+    # Sentences of article length are never labels or headlines: they are only compared for
+    # exact repeats, so their key is the text itself (saves a regex pass per paragraph).
+    prose = words >= _PARAGRAPH_WORDS and sentence_end
     return _Line(
         text=text,
-        key=_key(text, words),
+        key=text if prose else _key(text, words),
         words=words,
         letters=letters,
-        sentence_end=bool(stripped) and stripped[-1] in _SENTENCE_END,
+        sentence_end=sentence_end,
         latin=text.isascii(),
     )
 
@@ -501,8 +505,10 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
         # followed by longer article text is still the best title there is.
         first = top[0]
         later = [i for i in paragraphs if i > first]
-        if later and lines[later[0]].words > lines[first].words and _headline_like(
-            lines[first], allow_full_stop=True
+        if (
+            later
+            and lines[later[0]].words > lines[first].words
+            and _headline_like(lines[first], allow_full_stop=True)
         ):
             headline_index = first
     if headline_index is not None and not given_title:
@@ -560,9 +566,18 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
         if i == headline_index or i == dateline_index:
             continue
         if line.furniture is None:
-            if line.key in seen or (title_key and line.key == title_key):
+            if line.key in seen or (
+                title_key
+                and _key(line.text, line.words) == title_key
+                and abs(len(line.text) - len(title_out or "")) <= 3
+            ):
                 line.furniture = "repeat"
-            elif title_key and i < first_para and _similar(line.key, title_key):
+            elif (
+                title_key
+                and i < first_para
+                and not line.sentence_end  # a lead sentence may paraphrase its headline
+                and _similar(line.key, title_key)
+            ):
                 line.furniture = "repeat"
         if line.furniture is not None:
             removed.append(line.text)

@@ -112,11 +112,39 @@ def _entity_type(value: str) -> EntityType:
     return value if value in ("PER", "ORG", "LOC", "MISC") else "MISC"  # type: ignore[return-value]
 
 
+def _dominant_name(candidate: Candidate, candidates: list[Candidate]) -> bool:
+    """A confident person/organisation span that merely *contains* a place name wins over it.
+
+    "سارہ قریشی" (a person) must not become the town in "سارہ"; but a model span made mostly of
+    knowledge-base names ("Pakistan and Russia" as one span) does not override them.
+    """
+    if candidate.source != "model" or candidate.type not in ("PER", "ORG") or candidate.score < 0.5:
+        return False
+    inside = [
+        other.end - other.start
+        for other in candidates
+        if other.source == "kb"
+        and other.field == candidate.field
+        and candidate.start <= other.start
+        and other.end <= candidate.end
+        and (other.end - other.start) < (candidate.end - candidate.start)
+    ]
+    return bool(inside) and sum(inside) < 0.6 * (candidate.end - candidate.start)
+
+
 def _resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
     """Keep non-overlapping candidates: KB evidence first, then longer, then higher score."""
+    dominant = {id(c) for c in candidates if _dominant_name(c, candidates)}
     ranked = sorted(
         candidates,
-        key=lambda c: (c.entry is None, c.source != "kb", -(c.end - c.start), -c.score, c.start),
+        key=lambda c: (
+            id(c) not in dominant,
+            c.entry is None,
+            c.source != "kb",
+            -(c.end - c.start),
+            -c.score,
+            c.start,
+        ),
     )
     taken: dict[TextField, list[tuple[int, int]]] = {"title": [], "body": []}
     kept: list[Candidate] = []

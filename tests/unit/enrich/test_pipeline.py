@@ -1,0 +1,100 @@
+"""The enrichment pipeline as a plain function: contract, offsets, overlap policy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.enrich.kb import KbEntry
+from services.enrich.pipeline import Candidate, Enricher, build_entities
+from shared.ids import article_id
+from shared.models import RawArticle
+
+ENRICHER = Enricher()
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def _raw(title: str | None, body: str) -> RawArticle:
+    return RawArticle(id=article_id(url=None, title=title, body=body), title=title, body=body)
+
+
+def _check_offsets(article: dict[str, object]) -> None:
+    for entity in article["entities"]:  # type: ignore[attr-defined]
+        for mention in entity["mentions"]:
+            text = str(article[mention["field"]])
+            assert text[mention["start"] : mention["end"]] == mention["text"]
+
+
+def test_same_country_in_three_scripts_is_one_entity() -> None:
+    articles = [
+        _raw(
+            "پاکستان اور چین کے درمیان معاہدہ",
+            "اسلام آباد، 3 مئی 2025: پاکستان اور چین نے معاہدہ کیا۔",
+        ),
+        _raw(
+            "पाकिस्तान और चीन के बीच समझौता", "इस्लामाबाद, 3 मई 2025: पाकिस्तान और चीन ने समझौता किया।"
+        ),
+        _raw(
+            "Pakistan and China sign accord",
+            "ISLAMABAD, 3 May 2025: Pakistan and China signed an accord.",
+        ),
+    ]
+    results = [ENRICHER.enrich(a, now=NOW) for a in articles]
+    assert [r.language for r in results] == ["ur", "hi", "en"]
+    assert [r.script for r in results] == ["Arab", "Deva", "Latn"]
+    for result in results:
+        ids = {e.id for e in result.entities}
+        assert {"geo:PK", "geo:CN"} <= ids
+        assert result.published_at == datetime(2025, 5, 3, tzinfo=UTC)
+        _check_offsets(result.model_dump())
+
+
+def test_unknown_person_gets_one_id_across_hindi_and_urdu() -> None:
+    def person(text: str, language: str) -> Candidate:
+        return Candidate("body", 0, len(text), text, "PER", "model", 0.9)
+
+    hindi = build_entities([person("नबील मुनीर", "hi")], "hi")
+    urdu = build_entities([person("نبیل منیر", "ur")], "ur")
+    assert hindi[0].id == urdu[0].id
+    assert hindi[0].id.startswith("per:") and not hindi[0].linked
+    assert hindi[0].name.isascii()
+
+
+def test_confident_person_span_beats_a_place_inside_it() -> None:
+    town = KbEntry(id="geo:x", type="LOC", kind="city", name="Town", names={"en": "Town"})
+    kb_hit = Candidate("body", 0, 4, "سارہ", "LOC", "kb", 0.9, town)
+    person = Candidate("body", 0, 10, "سارہ قریشی", "PER", "model", 0.8)
+    entities = build_entities([kb_hit, person], "ur")
+    assert [e.type for e in entities] == ["PER"]
+    # but a model span made of KB names does not swallow them
+    pk = KbEntry(id="geo:PK", type="LOC", kind="country", name="Pakistan", names={})
+    both = [
+        Candidate("body", 0, 7, "Pakistan", "LOC", "kb", 1.0, pk),
+        Candidate("body", 0, 9, "Pakistan X", "ORG", "model", 0.9),
+    ]
+    assert [e.id for e in build_entities(both, "en")] == ["geo:PK"]
+
+
+def test_furniture_only_and_empty_pages_are_flagged_not_raised() -> None:
+    empty = ENRICHER.enrich(_raw(None, "   \n\n  "), now=NOW)
+    assert "empty_body" in empty.flags or "furniture_only" in empty.flags
+    assert empty.entities == []
+
+
+def test_published_date_is_never_in_the_future() -> None:
+    result = ENRICHER.enrich(
+        _raw(
+            "Future", "LONDON, 5 January 2030: Something happened in London today, officials said."
+        ),
+        now=NOW,
+    )
+    assert result.published_at is None or result.published_at <= NOW
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=3000))
+def test_any_text_enriches_without_error_and_offsets_hold(body: str) -> None:
+    result = ENRICHER.enrich(_raw(None, body or "x"), now=NOW)
+    _check_offsets(result.model_dump())
