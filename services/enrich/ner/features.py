@@ -3,7 +3,7 @@
 Training (``tools/train_ner.py``) and the tagger must compute byte-identical feature strings, so
 both go through :class:`FeatureExtractor`.  Speed matters (the enrich stage must tag at least
 20,000 tokens/s on one core), so everything that depends on one word only — its normalised form,
-affixes, shape, cluster id and gazetteer flags — is computed once per distinct word and cached as
+affixes, shape and frequency bucket — is computed once per distinct word and cached as
 ready-made, position-prefixed feature strings; a sentence then only concatenates cached lists and
 adds two bigram strings per token.
 
@@ -96,11 +96,9 @@ class FeatureExtractor:
     def __init__(
         self,
         frequencies: Mapping[str, str] | None = None,
-        gazetteer: Mapping[str, Sequence[str]] | None = None,
         max_cache: int = 200_000,
     ) -> None:
         self._frequencies: Mapping[str, str] = frequencies or {}
-        self._gazetteer: Mapping[str, Sequence[str]] = gazetteer or {}
         self._max_cache = max_cache
         # word -> (normalised form, features at offsets 0, -1, +1, -2, +2)
         self._cache: dict[
@@ -137,8 +135,6 @@ class FeatureExtractor:
         # Words missing from the table (seen once or never in training) share the bucket "1".
         freq = ["f=" + self._frequencies.get(n, "1")] if self._frequencies else []
         own.extend(freq)
-        for gaz in self._gazetteer.get(n, ()):
-            own.append("gz=" + gaz)
         near = ["w=" + n, "sh=" + shape, "s2=" + n[-2:], *freq]
         far = ["w=" + n]
         entry = (

@@ -36,6 +36,8 @@ EntityType = Literal["PER", "ORG", "LOC"]
 CRF_LANGUAGES = frozenset({"hi", "ur"})
 _ALL_LANGUAGES = CRF_LANGUAGES | {"en"}
 _ENTITY_TYPES: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
+# Posterior decoding threshold, tuned on the dev splits (0.6-0.8 all gave the same dev F1).
+O_THRESHOLD = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +75,37 @@ class _CrfModel:
         self._model_bytes = model.read_bytes()
         self.tagger = pycrfsuite.Tagger()
         self.tagger.open_inmemory(self._model_bytes)
+        self.entity_labels = sorted(x for x in self.tagger.labels() if x != "O")
         self.features = FeatureExtractor(
             frequencies=load_lookup(directory, f"{language}.freq.json.gz")
         )
 
     def tag_words(self, words: list[str]) -> tuple[list[str], list[float]]:
-        """BIO labels and the marginal probability of each chosen label."""
-        self.tagger.set(self.features.sentence_features(words))
-        labels = cast(list[str], self.tagger.tag())
-        marginal = self.tagger.marginal
-        probs = [marginal(label, i) if label != "O" else 1.0 for i, label in enumerate(labels)]
+        """BIO labels and the marginal probability of each chosen label.
+
+        Viterbi labels are kept where they name an entity; a token Viterbi calls O becomes its
+        likeliest entity label when P(O) < ``O_THRESHOLD``.  The CRFs are precise but miss
+        entities (dev precision ~0.82, recall ~0.6), and this trade raised dev F1 slightly.
+        """
+        tagger = self.tagger
+        tagger.set(self.features.sentence_features(words))
+        labels = cast(list[str], tagger.tag())
+        marginal = tagger.marginal
+        probs: list[float] = []
+        for i, label in enumerate(labels):
+            if label != "O":
+                probs.append(marginal(label, i))
+                continue
+            if marginal("O", i) >= O_THRESHOLD:
+                probs.append(1.0)
+                continue
+            best, best_p = label, 0.0
+            for candidate in self.entity_labels:
+                p = marginal(candidate, i)
+                if p > best_p:
+                    best, best_p = candidate, p
+            labels[i] = best
+            probs.append(best_p)
         return labels, probs
 
 
