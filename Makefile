@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/datasets/il-ner
+CHAOS_N ?= 1000
 
-.PHONY: install run test unit integration lint typecheck check train-ner eval bench chaos kb clean
+.PHONY: install browser run test unit integration lint typecheck check train-ner eval bench chaos kb clean \
+	bench-tracing dashboards bench-api
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +18,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Headless Chromium + chromedriver for the web-interface tests (Debian packages; no browser
+# download). Installed when missing and apt is usable (CI runs as root); otherwise those tests
+# skip and say why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "no chromium and no root apt-get: browser tests will be skipped"; fi
+
 run: install
 	$(BIN)/khabar up --demo
 
-test: install
+test: install browser
 	$(BIN)/ruff check shared services tests tools
 	$(BIN)/mypy
 	$(BIN)/pytest -q -ra
@@ -27,7 +38,7 @@ test: install
 unit: install
 	$(BIN)/pytest -q -ra tests/unit
 
-integration: install
+integration: install browser
 	$(BIN)/pytest -q -ra tests/integration
 
 lint: install
@@ -46,6 +57,25 @@ train-ner: install
 
 eval: install
 	$(BIN)/python tools/eval_ner.py --data $(DATA) --out bench/ner_eval.json
+
+# BENCH_ARGS=--quick: tiny sizes (checks the tool); --sections enrich,api,…; --duration 120
+bench: install
+	$(BIN)/python tools/bench.py $(BENCH_ARGS)
+
+chaos: install
+	$(BIN)/python tools/chaos.py --n $(CHAOS_N) --out bench/chaos.json
+
+# Enrichment + publish throughput with tracing off / recorded / exported → bench/tracing.json
+bench-tracing: install
+	$(BIN)/python tools/bench_tracing.py
+
+# Gateway overhead (API latency - search took), 1 and 50 clients → bench/api.json
+bench-api: install
+	$(BIN)/python tools/bench_api.py
+
+# Rewrite deploy/grafana/dashboards/*.json from tools/build_dashboards.py
+dashboards: install
+	$(BIN)/python tools/build_dashboards.py
 
 clean:
 	rm -rf $(VENV) .khabar .pytest_cache .mypy_cache .ruff_cache

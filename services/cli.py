@@ -7,6 +7,7 @@
 - ``khabar enrich PATH…|-``: the enrichment in-process; one JSON object per input article, in
   input order, with an error object in place of any bad input.
 - ``khabar serve NAME``: run one service in the foreground (what ``up`` and containers run).
+- ``khabar dlq list|replay``: inspect dead letters and send them back through the chain.
 """
 
 from __future__ import annotations
@@ -296,6 +297,77 @@ def enrich(
                     input=item.origin,
                 )
             )
+
+
+# --------------------------------------------------------------------------- dlq
+
+dlq_app = typer.Typer(no_args_is_help=True, help="List and replay dead letters (articles.dlq).")
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    limit: Annotated[int, typer.Option(min=1, help="Show the newest N.")] = 50,
+    stage: Annotated[str | None, typer.Option(help="Only this stage: enrich, index…")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List dead letters: where they sit, which stage failed, why."""
+    from services.dlq import list_dead_letters
+    from shared.settings import KhabarSettings
+
+    try:
+        letters = asyncio.run(list_dead_letters(KhabarSettings(), stage=stage, limit=limit))
+    except KhabarError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    for stored in letters:
+        if as_json:
+            row = {"position": stored.position, "problem": stored.problem}
+            if stored.letter is not None:
+                row.update(stored.letter.model_dump(mode="json", exclude={"original_b64"}))
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif stored.letter is None:
+            sys.stdout.write(f"{stored.position}\t-\t-\t{stored.problem}\n")
+        else:
+            letter = stored.letter
+            sys.stdout.write(
+                f"{stored.position}\t{letter.stage}\t{stored.article_id or '-'}\t"
+                f"{letter.failed_at.isoformat()}\t{letter.error_type}: {letter.error[:200]}\n"
+            )
+    console.print(f"{len(letters)} dead letters")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    article_id: Annotated[
+        list[str] | None, typer.Option("--id", help="Article id to replay (repeatable).")
+    ] = None,
+    offset: Annotated[
+        list[str] | None,
+        typer.Option("--offset", help="Dead letter at PARTITION:OFFSET (repeatable)."),
+    ] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="Replay every dead letter.")] = False,
+    stage: Annotated[str | None, typer.Option(help="Only this stage's letters.")] = None,
+) -> None:
+    """Re-publish dead letters' original bytes to their stage's input topic."""
+    from services.dlq import list_dead_letters, replay, select
+    from shared.settings import KhabarSettings
+
+    if not (article_id or offset or replay_all):
+        raise typer.BadParameter("say what to replay: --id, --offset or --all")
+    settings = KhabarSettings()
+    try:
+        letters = asyncio.run(list_dead_letters(settings, stage=stage))
+        chosen = select(
+            letters, ids=article_id or (), positions=offset or (), everything=replay_all
+        )
+        topics = asyncio.run(replay(settings, chosen))
+    except KhabarError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    for stored, topic in zip(chosen, topics, strict=True):
+        sys.stdout.write(f"{stored.position}\t{stored.article_id or '-'}\t-> {topic}\n")
+    console.print(f"replayed {len(topics)} dead letters")
 
 
 def main() -> None:

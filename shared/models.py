@@ -24,6 +24,8 @@ EntityType = Literal["PER", "ORG", "LOC", "MISC"]
 TextField = Literal["title", "body"]
 EvidenceSource = Literal["kb", "model", "rule"]
 Stage = Literal["ingest", "enrich", "index", "api"]
+#: Where a service's spans go (``KHABAR_TRACE_STORE`` once ``auto`` is resolved).
+TraceStoreName = Literal["elasticsearch", "otlp", "none"]
 
 #: A stable article id: 32 lowercase hex characters (see :mod:`shared.ids`).
 ArticleId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
@@ -204,6 +206,58 @@ class EntitySummary(KhabarModel):
     type: EntityType
 
 
+class QueryTerm(KhabarModel):
+    """How the gateway read part of a query: words and the entity ids they stand for."""
+
+    text: str = Field(description="The query words, as typed.")
+    entity_ids: list[str] = Field(
+        default_factory=list,
+        description="Entities these words name, matched in every script alongside the text.",
+    )
+    via: Literal["kb", "name_key", "text"] = Field(
+        default="text",
+        description="kb: a knowledge-base alias; name_key: the cross-script name key of words "
+        "the KB does not know; text: matched as text only.",
+    )
+
+
+class FacetBucket(KhabarModel):
+    """One value of a facet and how many matching articles have it."""
+
+    key: str
+    count: int
+
+
+class EntityBucket(KhabarModel):
+    """An entity and how many matching articles mention it."""
+
+    id: str
+    name: str
+    type: EntityType
+    count: int
+
+
+class DateBucket(KhabarModel):
+    """Articles published in one interval starting at ``date``."""
+
+    date: AwareDatetime
+    count: int
+
+
+class SearchFacets(KhabarModel):
+    """Aggregations over every article matching a search (not just the page)."""
+
+    languages: list[FacetBucket] = Field(default_factory=list)
+    sources: list[FacetBucket] = Field(default_factory=list)
+    entity_types: list[FacetBucket] = Field(default_factory=list)
+    entities: dict[EntityType, list[EntityBucket]] = Field(
+        default_factory=dict, description="Top entities per type."
+    )
+    published: list[DateBucket] = Field(
+        default_factory=list, description="Date histogram of publication dates."
+    )
+
+
 class SearchHit(KhabarModel):
     """One search result."""
 
@@ -227,3 +281,128 @@ class SearchResponse(KhabarModel):
     hits: list[SearchHit]
     next_cursor: str | None = None
     took_ms: int | None = Field(default=None, description="The search server's own time.")
+    facets: SearchFacets | None = Field(
+        default=None, description="Aggregations, unless the request set facets=false."
+    )
+    interpretation: list[QueryTerm] = Field(
+        default_factory=list, description="How the query words were read."
+    )
+
+
+class EntityNames(KhabarModel):
+    """An entity's identity and its names in each language (API answers)."""
+
+    id: str
+    name: str
+    type: EntityType
+    names: dict[str, str] = Field(default_factory=dict, description="Name per language code.")
+    linked: bool = Field(description="True when the entity is in the knowledge base.")
+
+
+class EntitySuggestion(EntityNames):
+    """An autocomplete candidate: a knowledge-base entry or an entity seen in articles."""
+
+    article_count: int | None = Field(
+        default=None, description="Articles mentioning it, when it was seen in the index."
+    )
+
+
+class EntitySuggestions(KhabarModel):
+    """Answer to ``GET /entities``."""
+
+    items: list[EntitySuggestion]
+
+
+class EntityDetail(EntityNames):
+    """Answer to ``GET /entities/{id}``: names, coverage and company of one entity."""
+
+    country: str | None = None
+    article_count: int
+    languages: list[FacetBucket] = Field(default_factory=list)
+    co_occurring: list[EntityBucket] = Field(
+        default_factory=list, description="Entities most often mentioned in the same articles."
+    )
+    timeline: list[DateBucket] = Field(
+        default_factory=list, description="Articles mentioning it per interval."
+    )
+
+
+class LanguageDay(KhabarModel):
+    """Articles in one language published on one day."""
+
+    date: AwareDatetime
+    language: str
+    count: int
+
+
+class PipelineStats(KhabarModel):
+    """What the broker says about the chain (approximate on the local broker)."""
+
+    dead_letters: int | None = Field(
+        default=None, description="Messages in the dead-letter topic; null if unknown."
+    )
+    lag: dict[str, int] = Field(
+        default_factory=dict, description="Unconsumed messages per consumer group."
+    )
+    error: str | None = Field(default=None, description="Why broker figures are missing.")
+
+
+class StatsResponse(KhabarModel):
+    """Answer to ``GET /stats``: figures for dashboards."""
+
+    total_articles: int
+    days: int = Field(description="Window of the per-day figures, ending today.")
+    per_language_per_day: list[LanguageDay] = Field(default_factory=list)
+    per_language: list[FacetBucket] = Field(default_factory=list)
+    per_source: list[FacetBucket] = Field(default_factory=list)
+    pipeline: PipelineStats = Field(default_factory=PipelineStats)
+    generated_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+# --------------------------------------------------------------------------- traces
+
+
+class SpanLink(KhabarModel):
+    """A link from one span to another (a batched write links to each article it carried)."""
+
+    trace_id: str
+    span_id: str
+
+
+class TraceSpan(KhabarModel):
+    """One stored span of an article's journey (``GET /articles/{id}/trace``)."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None = None
+    service: str = Field(description="The emitting service's ``service.name``.")
+    name: str
+    kind: str
+    start: AwareDatetime
+    duration_ms: float
+    status: str = "UNSET"
+    links: list[SpanLink] = Field(default_factory=list)
+    attributes: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
+
+
+class StageTiming(KhabarModel):
+    """How long one step of the chain took, measured from the spans."""
+
+    stage: str = Field(description="e.g. publish, queue:articles.raw, enrich, bulk write.")
+    service: str
+    start_ms: float = Field(description="Offset from the first span of the journey.")
+    duration_ms: float
+
+
+class ArticleTrace(KhabarModel):
+    """An article's journey through the chain (or any one trace): spans and per-stage timings."""
+
+    article_id: str | None = None
+    trace_id: str | None
+    store: TraceStoreName
+    jaeger_url: str | None = None
+    services: list[str] = Field(default_factory=list)
+    total_ms: float | None = None
+    stages: list[StageTiming] = Field(default_factory=list)
+    spans: list[TraceSpan] = Field(default_factory=list)
+    enrich_timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -46,6 +46,11 @@ class KhabarSettings(BaseSettings):
     kafka_password: SecretStr | None = None
     topic_prefix: str = ""
     topic_partitions: int = Field(default=4, ge=1, le=1024)
+    stream_buffer_maxsize: int = Field(
+        default=1_000,
+        ge=10,
+        description="Messages a worker buffers per topic before it stops fetching (backpressure).",
+    )
     # Elasticsearch
     elasticsearch_url: str = "http://127.0.0.1:9200"
     elasticsearch_username: str | None = None
@@ -59,6 +64,14 @@ class KhabarSettings(BaseSettings):
         default=None, description="OTLP/HTTP endpoint for traces, e.g. http://collector:4318"
     )
     trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    trace_store: Literal["auto", "elasticsearch", "otlp", "none"] = Field(
+        default="auto",
+        description="Where spans go: auto = OTLP when an endpoint is set, else Elasticsearch.",
+    )
+    trace_index: str = Field(default="khabar-spans", pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    jaeger_url: str | None = Field(
+        default=None, description="Jaeger UI base URL; trace responses link there when set."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -122,6 +135,27 @@ class ApiSettings(KhabarSettings):
     api_max_body_bytes: int = Field(default=2_000_000, ge=1_000)
     api_max_page_size: int = Field(default=100, ge=1, le=1_000)
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_keys_for_reads: bool = Field(
+        default=False, description="Require a valid X-API-Key on reads too (needs api_keys)."
+    )
+    api_max_query_words: int = Field(default=32, ge=1, le=256)
+    api_rate_limit_per_second: float = Field(
+        default=100.0, ge=0, description="Requests per second per API key or client IP; 0 = off."
+    )
+    api_rate_limit_burst: int = Field(default=200, ge=1)
+    api_search_connections: int = Field(
+        default=64, ge=1, le=1024, description="Pooled connections to the search server."
+    )
+    api_stream_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    api_stream_max_seconds: float = Field(
+        default=600.0, gt=0, description="A /stream connection is closed after this long."
+    )
+    api_stream_settle_seconds: float = Field(
+        default=1.5,
+        ge=0,
+        description="/stream only reports documents indexed at least this long ago, so one "
+        "indexed earlier but made visible later (another index worker) is not skipped.",
+    )
 
     _split_keys = field_validator("api_keys", "api_cors_origins", mode="before")(_split_csv)
 

@@ -4,7 +4,7 @@ One factory builds a faust ``App`` with the settings measured to work on both Ap
 the local Tansu broker (no idempotent producer, short session timeouts so a restarted worker
 rejoins quickly, in-memory stores because the chain is stateless), registers the HTTP endpoints
 every service must have — ``/healthz``, ``/readyz``, ``/metrics`` — on faust's own web server,
-and wires OpenTelemetry (``faust.contrib.opentelemetry``) so each consumed message's
+and wires OpenTelemetry (``shared.telemetry.instrument_streams``) so each consumed message's
 ``traceparent`` becomes the parent of the agent's work.
 
 A service module then only declares its topics and agents and calls :func:`run_worker`.
@@ -13,11 +13,10 @@ A service module then only declares its topics and agents and calls :func:`run_w
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import faust
-from faust.contrib.opentelemetry import setup_opentelemetry
 from faust.web import Request, Response, View
 
 from shared.http import ReadinessCheck
@@ -26,6 +25,7 @@ from shared.settings import KhabarSettings
 from shared.telemetry import (
     configure_logging,
     configure_telemetry,
+    instrument_streams,
     render_metrics,
     shutdown_tracing,
 )
@@ -86,13 +86,17 @@ def make_app(
         broker_commit_interval=1.0,
         broker_max_poll_interval=300.0,
         producer_acks=-1,
+        # Room for the largest enriched article (the 1 MB default refuses some on send).
+        producer_max_request_size=4 * 1024 * 1024,
+        # Backpressure: a full buffer pauses fetching, so a stalled agent holds bounded memory.
+        stream_buffer_maxsize=settings.stream_buffer_maxsize,
         stream_wait_empty=False,
         web_enabled=True,
         web_bind=settings.bind_host,
         web_port=web_port,
         web_host=settings.bind_host,
     )
-    setup_opentelemetry(app)
+    instrument_streams(app, service)
     state = ServiceState()
 
     @app.page("/healthz")
@@ -137,6 +141,20 @@ def make_app(
     app.task(_started)
     app.on_before_shutdown.connect(_stopping)
     return app, state
+
+
+def hand_back(events: Iterable[Any]) -> None:
+    """Make sure these events' offsets are never committed by this process.
+
+    faust acks the events of a ``take_events`` batch (and the current event of ``events()``) in
+    the generator's ``finally`` — also when the agent body raised or was cancelled, e.g. on
+    SIGTERM while Elasticsearch is down — and then commits on shutdown or on the task error,
+    which would skip unwritten articles. Marking the message acked *without* telling the
+    consumer keeps its offset out of the committable set, so the committed offset stops before
+    it and the next owner of the partition receives it again (at-least-once).
+    """
+    for event in events:
+        event.message.acked = True
 
 
 class _Worker(faust.Worker):

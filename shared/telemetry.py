@@ -3,10 +3,14 @@
 - Logs are JSON lines carrying the current ``trace_id``/``span_id`` and the service name, so a
   log line can be joined to the article's trace.
 - Traces: an SDK ``TracerProvider`` is always installed (trace ids must exist even with no
-  collector, because each indexed document stores its ``trace_id``); spans are exported over
-  OTLP/HTTP in a batch processor only when ``KHABAR_OTLP_ENDPOINT`` is set. The aiokafka
+  collector, because each indexed document stores its ``trace_id``). A batch processor exports
+  spans off the hot path to the store ``KHABAR_TRACE_STORE`` names: OTLP/HTTP to a collector
+  (``auto`` when ``KHABAR_OTLP_ENDPOINT`` is set), the Elasticsearch span index the API reads
+  (``auto`` without an endpoint, see ``shared.tracestore``), or nowhere. The aiokafka
   instrumentation injects W3C ``traceparent`` into produced messages; faust's
   ``setup_opentelemetry`` sensor extracts it on the consumer side (see ``shared.streaming``).
+  The Elasticsearch client traces its own requests, so an API request's search shows up as a
+  child span of the request's server span.
 - Metrics: Prometheus client objects live in each service's module; this module only renders
   the registry.
 """
@@ -15,23 +19,46 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from typing import Any
 
+import faust
+from faust.contrib.opentelemetry import OpenTelemetrySensor
+from faust.types import TP, EventT, StreamT
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.util.types import Attributes
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 
+from shared.errors import ConfigurationError
+from shared.metrics import RequestMetrics, register_stream_metrics
+from shared.models import TraceStoreName
 from shared.settings import KhabarSettings
 
 _configured: set[str] = set()
+#: Root spans of health checks (the Elasticsearch client's ``ping``), never worth storing.
+_PROBE_SPANS = frozenset({"ping"})
 
 
 class TraceContextFilter(logging.Filter):
-    """Adds ``trace_id``, ``span_id`` and ``service`` to every log record."""
+    """Adds ``trace_id``, ``span_id``, ``service`` and the message being processed to records.
+
+    Inside a faust agent the current event names the message, so every log line an agent (or
+    anything it calls) writes carries ``topic``/``partition``/``offset`` and the ``article_id``
+    (the message key) without each call site passing them.
+    """
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -43,6 +70,18 @@ class TraceContextFilter(logging.Filter):
             record.trace_id = format(context.trace_id, "032x")
             record.span_id = format(context.span_id, "016x")
         record.service = self.service
+        event = faust.current_event()
+        if event is not None:
+            message = event.message
+            key = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
+            for name, value in (
+                ("topic", message.topic),
+                ("partition", message.partition),
+                ("offset", message.offset),
+                ("article_id", key),
+            ):
+                if value is not None and not hasattr(record, name):
+                    setattr(record, name, value)
         return True
 
 
@@ -63,6 +102,34 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+class SkipProbes(Sampler):
+    """Drops readiness pings as roots: a probe every few seconds would bury the articles."""
+
+    def __init__(self, delegate: Sampler) -> None:
+        self.delegate = delegate
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: trace.SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[trace.Link] | None = None,
+        trace_state: trace.TraceState | None = None,
+    ) -> SamplingResult:
+        """Drop root ``ping`` spans; everything else as the delegate decides."""
+        if name in _PROBE_SPANS:
+            return SamplingResult(Decision.DROP)
+        return self.delegate.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        """Shown in SDK diagnostics."""
+        return f"SkipProbes({self.delegate.get_description()})"
+
+
 def configure_tracing(service: str, settings: KhabarSettings) -> TracerProvider:
     """Install the SDK tracer provider once per process; export when an endpoint is set."""
     current = trace.get_tracer_provider()
@@ -76,15 +143,36 @@ def configure_tracing(service: str, settings: KhabarSettings) -> TracerProvider:
                 "deployment.environment": settings.environment,
             }
         ),
-        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+        sampler=ParentBased(SkipProbes(TraceIdRatioBased(settings.trace_sample_ratio))),
     )
-    if settings.otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        endpoint = settings.otlp_endpoint.rstrip("/") + "/v1/traces"
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    exporter = span_exporter(settings)
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return provider
+
+
+def trace_store(settings: KhabarSettings) -> TraceStoreName:
+    """Where this process's spans go, with ``auto`` resolved."""
+    if settings.trace_store == "auto":
+        return "otlp" if settings.otlp_endpoint else "elasticsearch"
+    return settings.trace_store
+
+
+def span_exporter(settings: KhabarSettings) -> SpanExporter | None:
+    """The exporter for the configured trace store (None: spans are only kept in memory)."""
+    store = trace_store(settings)
+    if store == "otlp":
+        if not settings.otlp_endpoint:
+            raise ConfigurationError("KHABAR_TRACE_STORE=otlp needs KHABAR_OTLP_ENDPOINT")
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=settings.otlp_endpoint.rstrip("/") + "/v1/traces")
+    if store == "elasticsearch":
+        from shared.tracestore import ElasticsearchSpanExporter
+
+        return ElasticsearchSpanExporter(settings)
+    return None
 
 
 def instrument_kafka() -> None:
@@ -95,6 +183,70 @@ def instrument_kafka() -> None:
 
     AIOKafkaInstrumentor().instrument()
     _configured.add("aiokafka")
+
+
+def instrument_api(app: Any) -> None:
+    """Trace every API request (a SERVER span; probes and scrapes are left out) and count it."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    app.add_middleware(RequestMetrics)
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="/healthz,/readyz,/metrics", exclude_spans=["receive", "send"]
+    )
+
+
+class StreamTracingSensor(OpenTelemetrySensor):
+    """faust's ``{topic} process`` span, also for events consumed in batches.
+
+    ``Stream.take_events`` (the index service) turns acks off and acks each event later with
+    ``Stream.ack``, which calls the sensor *without* the state holding the span: faust's sensor
+    would then never end the span and leave its context attached to the background task that
+    fills the buffer. Here such spans are detached at once (the agent runs in another task, so
+    nothing could nest under them anyway) and ended on the later ack, so the index CONSUMER span
+    covers the article's wait in the batch and the bulk write that follows.
+    """
+
+    _MAX_PENDING = 50_000
+
+    def __init__(self, tracer: trace.Tracer | None = None) -> None:
+        super().__init__(tracer=tracer)
+        self._pending: dict[tuple[int, TP, int], Any] = {}
+
+    def on_stream_event_in(
+        self, tp: TP, offset: int, stream: StreamT[Any], event: EventT[Any]
+    ) -> dict[Any, Any] | None:
+        """Open the span; for a batching stream, park it until the event's ack."""
+        state = super().on_stream_event_in(tp, offset, stream, event)
+        if state is None or stream.enable_acks:
+            return state
+        otel_context.detach(state.pop("token"))
+        if len(self._pending) >= self._MAX_PENDING:  # events dropped by a rebalance
+            self._pending.pop(next(iter(self._pending))).end()
+        self._pending[(id(stream), tp, offset)] = state["span"]
+        return state
+
+    def on_stream_event_out(
+        self,
+        tp: TP,
+        offset: int,
+        stream: StreamT[Any],
+        event: EventT[Any],
+        state: dict[Any, Any] | None = None,
+    ) -> None:
+        """End the span: the parked one of a batched event, or faust's own."""
+        span = self._pending.pop((id(stream), tp, offset), None)
+        if span is not None:
+            span.end()
+            return
+        super().on_stream_event_out(tp, offset, stream, event, state)
+
+
+def instrument_streams(app: faust.App, service: str) -> StreamTracingSensor:
+    """Continue each consumed message's trace in its agent; export lag and message counts."""
+    sensor = StreamTracingSensor()
+    app.sensors.add(sensor)
+    register_stream_metrics(app, service)
+    return sensor
 
 
 def configure_telemetry(service: str, settings: KhabarSettings) -> None:

@@ -253,8 +253,10 @@ def main() -> None:
 
     print(f"whole articles: {report['whole_articles_overall']:.2%}")
     for lang, row in report["snippets_5_words"].items():
-        print(f"  {lang:9s} article {report['whole_articles'][lang]['accuracy']:.2%}"
-              f"  5-word {row['accuracy']:.2%}  errors {row['errors']}")
+        print(
+            f"  {lang:9s} article {report['whole_articles'][lang]['accuracy']:.2%}"
+            f"  5-word {row['accuracy']:.2%}  errors {row['errors']}"
+        )
     rom = report["romanised_hindustani"]
     print(f"romanised hi/ur: {rom['accuracy_hi_or_ur_latn']:.2%} of {rom['n']}")
     print(f"mixed: {report['mixed_article']}")

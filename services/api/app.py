@@ -1,32 +1,57 @@
 """The gateway: search and read enriched articles, and accept new ones into the chain.
 
-One pooled Elasticsearch client and one Kafka producer per process, created in the lifespan
-and handed to routes as ``Annotated`` dependencies. Errors become ``HTTPException`` only here,
-at the edge, with a reason a consumer can act on.
+One pooled Elasticsearch client, one Kafka producer and the knowledge base per process
+(:mod:`services.api.deps`), handed to routes as ``Annotated`` dependencies. ``/search`` reads
+the query through the knowledge base (:mod:`services.api.resolve`) so names match in every
+script; entity, stats and live-stream routes live in their own modules. Every request passes a
+per-client rate limit; errors become ``HTTPException`` only at the edge, with a reason a
+consumer can act on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import uvicorn
-from elasticsearch import ApiError, AsyncElasticsearch, TransportError
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response, status
+from elasticsearch import TransportError
+from fastapi import FastAPI, HTTPException, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
+from services.api import entities, stats, stream
+from services.api.contract import (
+    CURSOR_QUERY,
+    FROM_QUERY,
+    LANG_QUERY,
+    SEARCH_EXAMPLE,
+    TO_QUERY,
+    EntityIdParam,
+    LanguageParam,
+    SourceParam,
+    check_range,
+    json_example,
+)
+from services.api.deps import (
+    SEARCH_ERRORS,
+    ReadKeyDep,
+    Resources,
+    ResourcesDep,
+    WriteKeyDep,
+    get_resources,
+    perform_search,
+    require_write_key,
+)
+from services.api.resolve import QueryTooLongError, resolve_query
 from services.api.routers import feature_routers
-from services.api.search import InvalidCursorError, SearchParams, build_search, encode_cursor
-from services.ingest.publisher import Publisher
+from services.api.search import Interval, SearchParams
+from services.api.security import retry_after
 from services.ingest.sources import raw_from_submission
-from shared.elastic import get_document, make_client, ping
+from shared.elastic import get_document, ping
 from shared.errors import BrokerError
 from shared.http import operational_router
 from shared.kafka import ensure_topics
@@ -35,83 +60,30 @@ from shared.models import (
     ArticleAccepted,
     ArticleSubmission,
     EnrichedArticle,
-    EntitySummary,
-    SearchHit,
+    EntityType,
     SearchResponse,
 )
 from shared.settings import ApiSettings
-from shared.telemetry import configure_telemetry, shutdown_tracing
+from shared.telemetry import configure_telemetry, instrument_api, shutdown_tracing
 
 log = logging.getLogger(__name__)
 
 ARTICLE_ID = Path(pattern=r"^[0-9a-f]{32}$", description="The article's 32-hex-character id.")
 
 
-class Resources:
-    """Per-process clients, created in the lifespan."""
+__all__ = [
+    "Resources",
+    "ResourcesDep",
+    "WriteKeyDep",
+    "create_app",
+    "get_resources",
+    "main",
+    "require_write_key",
+]
 
-    def __init__(self, settings: ApiSettings) -> None:
-        self.settings = settings
-        self.es: AsyncElasticsearch = make_client(settings)
-        self.publisher = Publisher(settings, origin="api")
-        self._key_digests = [
-            hashlib.sha256(key.get_secret_value().encode()).digest() for key in settings.api_keys
-        ]
-
-    def key_allowed(self, key: str | None) -> bool:
-        """Constant-time check of an API key against the configured (hashed) keys."""
-        if not self._key_digests:
-            return True
-        digest = hashlib.sha256((key or "").encode()).digest()
-        return any(hmac.compare_digest(digest, allowed) for allowed in self._key_digests)
-
-
-def get_resources(request: Request) -> Resources:
-    """The process's clients."""
-    resources: Resources = request.app.state.resources
-    return resources
-
-
-ResourcesDep = Annotated[Resources, Depends(get_resources)]
-
-
-def require_write_key(
-    resources: ResourcesDep,
-    x_api_key: Annotated[str | None, Header(description="API key for write endpoints.")] = None,
-) -> None:
-    """Refuse a write without a valid key (when keys are configured)."""
-    if not resources.key_allowed(x_api_key):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "a valid X-API-Key header is required for writes"
-        )
-
-
-WriteKeyDep = Annotated[None, Depends(require_write_key)]
-
-
-def _hit(raw: dict[str, Any]) -> SearchHit:
-    source = raw.get("_source", {})
-    entities = [
-        EntitySummary(id=e["id"], name=e.get("name", e["id"]), type=e.get("type", "MISC"))
-        for e in source.get("entities", [])
-        if "id" in e
-    ]
-    highlight = {
-        key.removeprefix("search_"): value for key, value in (raw.get("highlight") or {}).items()
-    }
-    return SearchHit(
-        id=source.get("id", raw.get("_id")),
-        title=source.get("title"),
-        language=source.get("language", "und"),
-        script=source.get("script"),
-        source=source.get("source"),
-        url=source.get("url"),
-        published_at=source.get("published_at"),
-        entities=entities,
-        score=raw.get("_score"),
-        highlight=highlight,
-        trace_id=source.get("trace_id"),
-    )
+#: Paths outside the rate limit: probes and metrics must answer a busy gateway, and the static
+#: web pages cost nothing.
+UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/ui")
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -132,6 +104,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             yield
         finally:
             await resources.publisher.stop()
+            await resources.broker.close()
             await resources.es.close()
             shutdown_tracing()
 
@@ -145,6 +118,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.resources = resources
+    instrument_api(app)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -166,6 +140,30 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                 {"detail": f"request body exceeds the limit of {limit} bytes"},
                 status_code=status.HTTP_413_CONTENT_TOO_LARGE,
             )
+        if length is None and request.method in {"POST", "PUT", "PATCH"}:
+            # A chunked body has no length to check up front and would be read whole into
+            # memory: writes must declare their size.
+            limit = settings.api_max_body_bytes
+            return JSONResponse(
+                {"detail": f"a Content-Length header is required (limit {limit} bytes)"},
+                status_code=status.HTTP_411_LENGTH_REQUIRED,
+            )
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def rate_limit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if resources.limiter.enabled and not request.url.path.startswith(UNLIMITED_PREFIXES):
+            address = request.client.host if request.client else "unknown"
+            client = resources.keys.client_id(request.headers.get("x-api-key"), address)
+            wait = resources.limiter.acquire(client)
+            if wait > 0:
+                return JSONResponse(
+                    {"detail": "rate limit exceeded; retry after the Retry-After seconds"},
+                    status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                    headers={"Retry-After": retry_after(wait)},
+                )
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
@@ -184,65 +182,73 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         return {"elasticsearch": await ping(resources.es)}
 
     app.include_router(operational_router("api", [resources.publisher.ready, es_check]))
-    for router in feature_routers():
+    for router in (entities.router, stats.router, stream.router, *feature_routers()):
         app.include_router(router)
 
-    @app.get("/search", response_model=SearchResponse, tags=["search"])
+    @app.get(
+        "/search",
+        response_model=SearchResponse,
+        tags=["search"],
+        responses={**SEARCH_ERRORS, **json_example(SEARCH_EXAMPLE)},
+    )
     async def search_articles(
         resources: ResourcesDep,
-        q: Annotated[str | None, Query(max_length=500, description="Text in any script.")] = None,
-        lang: Annotated[
-            list[str], Query(description="Language codes (ISO 639-1).", max_length=20)
-        ] = [],  # noqa: B006
+        _: ReadKeyDep,
+        q: Annotated[
+            str | None,
+            Query(
+                max_length=500,
+                description="Words in any script. Names of places, organisations and people "
+                "match articles in every script (Pakistan = پاکستان = पाकिस्तान).",
+                examples=["پاکستان روس"],
+            ),
+        ] = None,
+        lang: Annotated[list[LanguageParam], LANG_QUERY] = [],  # noqa: B006
         entity: Annotated[
-            list[str], Query(description="Entity ids, e.g. geo:PK.", max_length=20)
+            list[EntityIdParam],
+            Query(description="Entity ids every article must mention, e.g. geo:PK.", max_length=20),
         ] = [],  # noqa: B006
-        published_from: Annotated[datetime | None, Query(alias="from")] = None,
-        published_to: Annotated[datetime | None, Query(alias="to")] = None,
-        size: Annotated[int, Query(ge=1, le=100)] = 10,
-        sort: Annotated[Literal["relevance", "date"], Query()] = "relevance",
-        cursor: Annotated[str | None, Query(max_length=500)] = None,
+        entity_type: Annotated[
+            list[EntityType],
+            Query(description="Articles mentioning an entity of any of these types.", max_length=4),
+        ] = [],  # noqa: B006
+        source: Annotated[
+            list[SourceParam], Query(description="Source names (feeds, sites).", max_length=20)
+        ] = [],  # noqa: B006
+        published_from: Annotated[datetime | None, FROM_QUERY] = None,
+        published_to: Annotated[datetime | None, TO_QUERY] = None,
+        size: Annotated[int, Query(ge=1, le=100, description="Hits per page.")] = 10,
+        sort: Annotated[
+            Literal["relevance", "date"], Query(description="date = newest first.")
+        ] = "relevance",
+        cursor: Annotated[str | None, CURSOR_QUERY] = None,
+        facets: Annotated[
+            bool, Query(description="Include aggregations over all matching articles.")
+        ] = True,
+        interval: Annotated[Interval, Query(description="Date histogram interval.")] = "day",
     ) -> SearchResponse:
-        """Search articles by text, language, entity and publication date."""
+        """Search articles by text and names in any script, with filters and facets."""
+        check_range(published_from, published_to)
+        try:
+            resolved = resolve_query(q, resources.kb, settings.api_max_query_words) if q else None
+        except QueryTooLongError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
         params = SearchParams(
             q=q,
+            resolved=resolved,
             languages=tuple(lang),
             entities=tuple(entity),
+            entity_types=tuple(entity_type),
+            sources=tuple(source),
             published_from=published_from,
             published_to=published_to,
             size=min(size, settings.api_max_page_size),
             sort=sort,
             cursor=cursor,
+            facets=facets,
+            interval=interval,
         )
-        try:
-            request = build_search(params)
-            response = await resources.es.search(index=settings.index_alias, **request)
-        except InvalidCursorError as exc:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-        except ApiError as exc:
-            if exc.meta.status == 404:
-                return SearchResponse(total=0, hits=[])
-            if exc.meta.status == 400:
-                raise HTTPException(
-                    status.HTTP_400_BAD_REQUEST, "the search could not be run"
-                ) from exc
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, "search backend error") from exc
-        except TransportError as exc:
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE, "search backend unavailable"
-            ) from exc
-        raw_hits = response["hits"]["hits"]
-        page = raw_hits[: params.size]
-        next_cursor = (
-            encode_cursor(page[-1]["sort"]) if len(raw_hits) > params.size and page else None
-        )
-        total = response["hits"]["total"]
-        return SearchResponse(
-            total=total["value"] if isinstance(total, dict) else int(total),
-            hits=[_hit(hit) for hit in page],
-            next_cursor=next_cursor,
-            took_ms=response.get("took"),
-        )
+        return await perform_search(resources, params)
 
     @app.get(
         "/articles/{article_id}",
@@ -251,7 +257,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         responses={404: {"description": "No article with this id."}},
     )
     async def get_article(
-        resources: ResourcesDep, article_id: Annotated[str, ARTICLE_ID]
+        resources: ResourcesDep, _: ReadKeyDep, article_id: Annotated[str, ARTICLE_ID]
     ) -> EnrichedArticle:
         """One enriched article with its entities and mentions."""
         try:

@@ -11,5 +11,9 @@ from fastapi import APIRouter
 
 def feature_routers() -> list[APIRouter]:
     """Every feature router, in the order their routes should be matched."""
-    routers: list[APIRouter] = []
+    from services.api import traces
+    from services.api.web import web_router
+
+    routers: list[APIRouter] = [traces.router]
+    routers.append(web_router())  # last: the UI's catch-all page route must not shadow the API
     return routers

@@ -2,9 +2,10 @@
 
 Thin by design: it decodes, calls :meth:`Enricher.enrich`, publishes, and dead-letters what it
 cannot process (with the original bytes, the error and topic/partition/offset) so one poison
-message never stops the partition. Offsets advance when the agent moves past an event; faust
-flushes the producer before committing, so an enriched article is on the broker before its raw
-offset is committed (at-least-once; the index's ``_id`` makes redelivery idempotent).
+message never stops the partition. Offsets advance when the agent moves past an event, and it
+moves on only after the broker acknowledged the enriched article (or its dead letter), so a raw
+offset is never committed ahead of its output (at-least-once; the index's ``_id`` makes
+redelivery idempotent). An event interrupted by shutdown is handed back, never acked.
 Enrichment is CPU-bound and synchronous; input is capped (``KHABAR_ENRICH_MAX_CHARS``) so one
 article never blocks the loop long enough to miss a poll. Scale with partitions and processes.
 """
@@ -15,6 +16,8 @@ import logging
 import time
 from typing import Any
 
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
@@ -22,7 +25,7 @@ from services.enrich.pipeline import Enricher
 from shared.kafka import decode_headers
 from shared.models import DeadLetter, RawArticle
 from shared.settings import EnrichSettings
-from shared.streaming import make_app, run_worker
+from shared.streaming import hand_back, make_app, run_worker
 
 log = logging.getLogger(__name__)
 
@@ -94,45 +97,76 @@ async def _dead_letter(event: Any, exc: BaseException) -> None:
             "error": letter.error,
         },
     )
-    await dlq_topic.send(
+    await _deliver(
+        dlq_topic,
         key=message.key,
         value=letter.model_dump_json().encode(),
         headers={"content-type": b"application/json", "khabar-stage": b"enrich"},
     )
 
 
+async def _deliver(
+    topic: Any, *, key: bytes | None, value: bytes, headers: dict[str, bytes]
+) -> None:
+    """Send and wait for the broker's acknowledgement before the input event is acked.
+
+    faust only logs a failed delivery and its commit flush does not raise, so without waiting
+    an input offset could be committed for an output that never arrived. The producer retries
+    transient broker errors itself (with backoff, up to ``producer_request_timeout``).
+    """
+    delivery = await topic.send(key=key, value=value, headers=headers)
+    await delivery
+
+
 @app.agent(raw_topic)
 async def enrich_articles(stream: Any) -> None:
     """Enrich every raw article; dead-letter what cannot be processed."""
     async for event in stream.events():
-        message = event.message
-        started = time.perf_counter()
         try:
-            raw = RawArticle.model_validate_json(message.value)
-            enriched = enricher().enrich(raw)
-        except (ValidationError, ValueError, UnicodeError) as exc:
-            await _dead_letter(event, exc)
-            continue
-        except Exception as exc:  # noqa: BLE001 - poison message policy: dead-letter and go on
-            log.exception("enrichment failed", extra={"offset": message.offset})
-            await _dead_letter(event, exc)
-            continue
-        elapsed = time.perf_counter() - started
-        SECONDS.observe(elapsed)
-        ARTICLES.labels(enriched.language).inc()
-        CONFIDENCE.labels(enriched.language).observe(enriched.language_confidence)
-        for entity in enriched.entities:
-            ENTITIES.labels(str(entity.linked).lower()).inc()
-        LAG_SECONDS.observe(max(0.0, time.time() - raw.ingested_at.timestamp()))
-        log.debug(
-            "enriched",
-            extra={"article_id": raw.id, "partition": message.partition, "offset": message.offset},
-        )
-        await enriched_topic.send(
+            await _process(event)
+        except BaseException:
+            # Cancelled (shutdown, rebalance) or the broker refused even the dead letter: the
+            # input must not be committed; whoever owns the partition next redelivers it.
+            hand_back([event])
+            raise
+
+
+async def _process(event: Any) -> None:
+    """Enrich one event and publish the result, or dead-letter the input."""
+    message = event.message
+    started = time.perf_counter()
+    try:
+        raw = RawArticle.model_validate_json(message.value)
+        enriched = enricher().enrich(raw)
+    except (ValidationError, ValueError, UnicodeError) as exc:
+        await _dead_letter(event, exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - poison message policy: dead-letter and go on
+        log.exception("enrichment failed", extra={"offset": message.offset})
+        await _dead_letter(event, exc)
+        return
+    elapsed = time.perf_counter() - started
+    SECONDS.observe(elapsed)
+    ARTICLES.labels(enriched.language).inc()
+    CONFIDENCE.labels(enriched.language).observe(enriched.language_confidence)
+    for entity in enriched.entities:
+        ENTITIES.labels(str(entity.linked).lower()).inc()
+    LAG_SECONDS.observe(max(0.0, time.time() - raw.ingested_at.timestamp()))
+    log.debug(
+        "enriched",
+        extra={"article_id": raw.id, "partition": message.partition, "offset": message.offset},
+    )
+    try:
+        await _deliver(
+            enriched_topic,
             key=raw.id.encode(),
             value=enriched.model_dump_json().encode(),
             headers={"content-type": b"application/json"},
         )
+    except (ProducerSendError, KafkaError) as exc:
+        # Refused for good (e.g. larger than the broker accepts) or still undeliverable after
+        # the producer's own retries: the input goes to the DLQ, from where it can be replayed.
+        await _dead_letter(event, exc)
 
 
 def main() -> None:

@@ -192,9 +192,7 @@ def _dateparser_zone(token: str) -> timedelta | None:
     return offset if isinstance(offset, timedelta) else None
 
 
-def _build(
-    groups: dict[str, str | None], month: int, language: str | None
-) -> datetime | None:
+def _build(groups: dict[str, str | None], month: int, language: str | None) -> datetime | None:
     """A UTC datetime from matched groups, or None when the parts are not a real date."""
     try:
         year = int(groups["year"] or "")
@@ -332,9 +330,7 @@ _DAY_MONTH_RE = re.compile(
     rf"(?<!\d)\d{{1,2}}{_ORD}{_SEP}{_NOT_LETTER_BEFORE}(?:{_MONTH_ALT}){_NOT_LETTER_AFTER}|"
     rf"{_NOT_LETTER_BEFORE}(?:{_MONTH_ALT}){_NOT_LETTER_AFTER}\.?\s*\d{{1,2}}(?!\d)"
 )
-_CLOCK_RE = re.compile(
-    r"(?<!\d)\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?|gmt|utc|pkt|ist)(?![a-z])"
-)
+_CLOCK_RE = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?|gmt|utc|pkt|ist)(?![a-z])")
 
 
 def date_span(line: str) -> tuple[int, int] | None:
@@ -430,8 +426,7 @@ def extract_published_at(text: str, language: str | None, now: datetime) -> date
         labelled = [
             (p, line)
             for p, line in _lines_with_offsets(rest, top_end)
-            if len(line) <= MAX_DATEPARSER_LINE * 2
-            and _labelled(line)
+            if len(line) <= MAX_DATEPARSER_LINE * 2 and _labelled(line)
         ]
         candidates += _candidates(labelled, language, 10)
     bottom_start = max(top_end, len(text) - BOTTOM_CHARS)
@@ -450,3 +445,21 @@ def warmup() -> None:
         _dateparser_parse(line, languages)
     _dateparser_parse.cache_clear()
     _dateparser_zone("CEST")
+
+
+
+_NUKTA = "\u093c"
+_DATE_WORDS = frozenset(
+    name.replace(_NUKTA, "")
+    for name in [
+        *_MONTHS,
+        *"monday tuesday wednesday thursday friday saturday sunday".split(),
+        *"پیر منگل بدھ جمعرات جمعہ ہفتہ اتوار".split(),
+        *"सोमवार मंगलवार बुधवार गुरुवार शुक्रवार शनिवार रविवार".split(),
+    ]
+)
+
+
+def is_date_word(text: str) -> bool:
+    """True for a month or weekday name in any of our languages (never an entity)."""
+    return text.strip().casefold().replace(_NUKTA, "") in _DATE_WORDS

@@ -86,9 +86,7 @@ def _sanitise(text: str) -> str:
 def _strict_sanitise(text: str) -> str:
     """Last resort when CLD2 still refuses the text: keep printable characters and spaces, and
     drop the non-characters of every plane."""
-    return "".join(
-        ch if ch.isprintable() and (ord(ch) & 0xFFFE) != 0xFFFE else " " for ch in text
-    )
+    return "".join(ch if ch.isprintable() and (ord(ch) & 0xFFFE) != 0xFFFE else " " for ch in text)
 
 
 # --------------------------------------------------------------------------- scripts
@@ -342,6 +340,7 @@ _CLD2_LANGUAGES = frozenset(code for _name, code in pycld2.LANGUAGES)
 @dataclass(frozen=True, slots=True)
 class _Verdict:
     reliable: bool
+    text: str  # the text CLD2 accepted (the spans' byte offsets refer to it)
     top: tuple[tuple[str, int, float], ...]  # (code, percent of bytes, normalised score)
     spans: tuple[tuple[int, int, str], ...]  # (byte offset, byte length, code)
 
@@ -353,23 +352,25 @@ def _cld2(text: str, hint: str | None) -> _Verdict:
     try:
         reliable, _nbytes, details, vectors = pycld2.detect(text, **kwargs)
     except (pycld2.error, UnicodeError):
+        text = _sanitise(text)
         try:
-            reliable, _nbytes, details, vectors = pycld2.detect(_sanitise(text), **kwargs)
+            reliable, _nbytes, details, vectors = pycld2.detect(text, **kwargs)
         except (pycld2.error, UnicodeError):
-            reliable, _nbytes, details, vectors = pycld2.detect(_strict_sanitise(text), **kwargs)
+            text = _strict_sanitise(text)
+            reliable, _nbytes, details, vectors = pycld2.detect(text, **kwargs)
     top = tuple(
         (_normalise_code(code), int(percent), float(score))
         for _name, code, percent, score in details
     )
     spans = tuple((int(o), int(n), _normalise_code(code)) for o, n, _name, code in vectors)
-    return _Verdict(bool(reliable), top, spans)
+    return _Verdict(bool(reliable), text, top, spans)
 
 
-def _shares(text: str, verdict: _Verdict) -> dict[str, float]:
+def _shares(verdict: _Verdict) -> dict[str, float]:
     """Each known language's share of the text's characters (bytes would overweight non-Latin)."""
     chars: dict[str, int] = {}
     if len(verdict.spans) > 1:
-        data = text.encode("utf-8", "surrogatepass")
+        data = verdict.text.encode("utf-8")
         for offset, length, code in verdict.spans:
             if code == UNKNOWN_LANGUAGE:
                 continue
@@ -479,7 +480,7 @@ def detect_language(text: str, hint: str | None = None) -> LanguageResult:
             )
 
     verdict = _cld2(clean, hint)
-    shares = _shares(clean, verdict)
+    shares = _shares(verdict)
     short = sum(counts.values()) < _SHORT_TEXT_LETTERS
     percents = {code: pct for code, pct, _ in verdict.top if code != UNKNOWN_LANGUAGE}
     if short:

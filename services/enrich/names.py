@@ -455,7 +455,7 @@ def latin_name(text: str, language: str | None = None) -> str:
     with its spacing tidied, other scripts go through uroman. ``language`` is a hint only.
     """
     del language
-    words = _WORD_RE.findall(text)
+    words = _words(text)
     romanised: list[str] = []
     for word in words:
         script = script_of(word)
@@ -469,5 +469,5 @@ def latin_name(text: str, language: str | None = None) -> str:
             romanised.append(_ascii_fold(_romanize_other(word)))
     result = " ".join(r for r in romanised if r)
     if result and all(script_of(w) == "Latn" for w in words):
-        return " ".join(text.split())
+        return " ".join(words)
     return _title(result)

@@ -105,6 +105,7 @@ class ModelExtractor:
                 self.kb.lookup(span.text),
             )
             for span in self.tagger.tag(text, language)
+            if not dates.is_date_word(span.text)
         ]
 
 

@@ -28,7 +28,7 @@ from shared.elastic import article_document, ensure_index, make_client, ping
 from shared.kafka import decode_headers
 from shared.models import DeadLetter, EnrichedArticle
 from shared.settings import IndexSettings
-from shared.streaming import make_app, run_worker
+from shared.streaming import hand_back, make_app, run_worker
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("khabar.index")
@@ -129,11 +129,14 @@ async def _dead_letter(
             "error": error[:300],
         },
     )
-    await dlq_topic.send(
+    # Wait for the broker: the batch is acked after this returns, and a dead letter that never
+    # arrived would be an article lost without a trace.
+    delivery = await dlq_topic.send(
         key=message.key,
         value=letter.model_dump_json().encode(),
         headers={"content-type": b"application/json", "khabar-stage": b"index"},
     )
+    await delivery
 
 
 async def write_batch(events: list[Any]) -> None:
@@ -199,7 +202,13 @@ async def index_articles(stream: Any) -> None:
     async for events in stream.take_events(
         settings.index_batch_size, within=settings.index_batch_seconds
     ):
-        await write_batch(events)
+        try:
+            await write_batch(events)
+        except BaseException:
+            # Cancelled mid-retry (SIGTERM while Elasticsearch is down) or a non-transient
+            # failure: none of this batch may be committed; it is redelivered to the next owner.
+            hand_back(events)
+            raise
 
 
 async def _close_client() -> None:

@@ -9,13 +9,14 @@ headers, which enrich and index continue.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from shared.errors import BrokerError
 from shared.kafka import broker_reachable, encode_event, event_headers, make_producer
@@ -24,6 +25,12 @@ from shared.settings import KhabarSettings
 
 tracer = trace.get_tracer("khabar.ingest")
 PUBLISHED = Counter("ingest_articles_total", "Raw articles published", ["origin"])
+PUBLISH_SECONDS = Histogram(
+    "ingest_publish_seconds",
+    "Time from publishing a batch of raw articles to the broker's acknowledgement",
+    ["origin"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 
 
 class Publisher:
@@ -85,6 +92,7 @@ class Publisher:
 
     async def publish_many(self, articles: Iterable[RawArticle], *, new_trace: bool = True) -> int:
         """Publish articles (pipelined) and wait until the broker acknowledged all of them."""
+        started = time.perf_counter()
         try:
             futures = [await self._send(article, new_trace) for article in articles]
             if futures:
@@ -92,4 +100,5 @@ class Publisher:
         except KafkaError as exc:
             raise BrokerError(f"publishing to {self.settings.topics.raw} failed: {exc}") from exc
         PUBLISHED.labels(self.origin).inc(len(futures))
+        PUBLISH_SECONDS.labels(self.origin).observe(time.perf_counter() - started)
         return len(futures)

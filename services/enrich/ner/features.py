@@ -13,7 +13,11 @@ suffixes catch name morphology (-पुर/-پور places, -ी/-ی demonyms), t
 suffixes catch the postpositions and titles around names (ने, के, श्री, وزیر اعظم), and a
 word-frequency bucket (from the training text, shipped as a lookup table) tells the model that a
 word it has never seen is, like the training hapaxes, much more likely to be a name than a
-function word.
+function word.  Three optional tables target unseen names further: distributional word clusters
+computed from unlabelled text (a name never labelled in training still shares a cluster with
+labelled ones), knowledge-base gazetteer matches (countries, cities, parties, agencies) and name
+and cue-word lists harvested from the training labels.  A model trained without a table simply
+finds no file for it and gets exactly the features it was trained with.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["FeatureExtractor", "frequency_buckets", "normalize_word"]
+__all__ = ["FeatureExtractor", "frequency_buckets", "gazetteer_tags", "normalize_word"]
 
 _DEVANAGARI_NUKTA = "\u093c"
 # Precomposed nukta letters (क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़) decompose under NFD; dropping the nukta merges
@@ -90,15 +94,61 @@ def _shape(word: str) -> str:
     return "other"
 
 
+def gazetteer_tags(
+    normalized: Sequence[str], gazetteer: Mapping[str, str], first_len: Mapping[str, int]
+) -> list[str]:
+    """BIO gazetteer tags (``B-LOC:city``) of one sentence's normalised words, or ``""``.
+
+    ``gazetteer`` maps space-joined normalised word n-grams to ``TYPE:kind``; ``first_len`` maps
+    each n-gram's first word to the longest n-gram starting with it.  Longest match first, left to
+    right, never overlapping.
+    """
+    size = len(normalized)
+    tags = [""] * size
+    i = 0
+    while i < size:
+        longest = first_len.get(normalized[i], 0)
+        matched = 0
+        for length in range(min(longest, size - i), 0, -1):
+            key = normalized[i] if length == 1 else " ".join(normalized[i : i + length])
+            value = gazetteer.get(key)
+            if value is not None:
+                tags[i] = "B-" + value
+                for k in range(i + 1, i + length):
+                    tags[k] = "I-" + value
+                matched = length
+                break
+        i += matched or 1
+    return tags
+
+
 class FeatureExtractor:
-    """Turns token strings into CRFsuite attribute lists, caching everything per distinct word."""
+    """Turns token strings into CRFsuite attribute lists, caching everything per distinct word.
+
+    Optional lookup tables (all keyed by normalised word, all built at training time and shipped
+    beside the model): ``frequencies`` (training-frequency bucket), ``clusters`` (a hierarchical
+    distributional cluster path, one character per level, used at several prefix lengths),
+    ``word_lists`` (``|``-joined list names such as ``per`` or ``orgend``) and ``gazetteer``
+    (knowledge-base n-grams -> ``TYPE:kind``, matched per sentence).
+    """
 
     def __init__(
         self,
         frequencies: Mapping[str, str] | None = None,
         max_cache: int = 200_000,
+        clusters: Mapping[str, str] | None = None,
+        word_lists: Mapping[str, str] | None = None,
+        gazetteer: Mapping[str, str] | None = None,
     ) -> None:
         self._frequencies: Mapping[str, str] = frequencies or {}
+        self._clusters: Mapping[str, str] = clusters or {}
+        self._word_lists: Mapping[str, str] = word_lists or {}
+        self._gazetteer: Mapping[str, str] = gazetteer or {}
+        self._first_len: dict[str, int] = {}
+        for key in self._gazetteer:
+            first, _, rest = key.partition(" ")
+            length = rest.count(" ") + 2 if rest else 1
+            self._first_len[first] = max(self._first_len.get(first, 0), length)
         self._max_cache = max_cache
         # word -> (normalised form, features at offsets 0, -1, +1, -2, +2)
         self._cache: dict[
@@ -136,6 +186,18 @@ class FeatureExtractor:
         freq = ["f=" + self._frequencies.get(n, "1")] if self._frequencies else []
         own.extend(freq)
         near = ["w=" + n, "sh=" + shape, "s2=" + n[-2:], *freq]
+        if self._clusters and shape not in ("num", "punct"):
+            path = self._clusters.get(n)
+            if path is None:
+                own.append("c=?")
+                near.append("c=?")
+            else:
+                own.extend(f"c{k}={path[:k]}" for k in range(1, len(path) + 1))
+                near.extend(f"c{k}={path[:k]}" for k in range(2, len(path) + 1))
+        lists = self._word_lists.get(n)
+        if lists:
+            own.extend("L=" + name for name in lists.split("|"))
+            near.extend("L=" + name for name in lists.split("|"))
         far = ["w=" + n]
         entry = (
             n,
@@ -154,9 +216,20 @@ class FeatureExtractor:
         """CRFsuite attributes for every token of one sentence."""
         entries = [self._word_features(w) for w in words]
         size = len(entries)
+        gaz: list[str] = []
+        if self._gazetteer:
+            gaz = gazetteer_tags([e[0] for e in entries], self._gazetteer, self._first_len)
         result: list[list[str]] = []
         for i, entry in enumerate(entries):
             feats = ["bias", *entry[1]]
+            if gaz:
+                tag = gaz[i]
+                if tag:
+                    feats.extend(("g=" + tag, "gt=" + tag[:5]))
+                if i > 0 and gaz[i - 1]:
+                    feats.append("-1gt=" + gaz[i - 1][:5])
+                if i + 1 < size and gaz[i + 1]:
+                    feats.append("+1gt=" + gaz[i + 1][:5])
             if i > 0:
                 prev = entries[i - 1]
                 feats.extend(prev[2])

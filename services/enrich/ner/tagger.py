@@ -76,8 +76,12 @@ class _CrfModel:
         self.tagger = pycrfsuite.Tagger()
         self.tagger.open_inmemory(self._model_bytes)
         self.entity_labels = sorted(x for x in self.tagger.labels() if x != "O")
+        # Optional tables beside the model; a model trained without one simply lacks the file.
         self.features = FeatureExtractor(
-            frequencies=load_lookup(directory, f"{language}.freq.json.gz")
+            frequencies=load_lookup(directory, f"{language}.freq.json.gz"),
+            clusters=load_lookup(directory, f"{language}.clusters.json.gz"),
+            word_lists=load_lookup(directory, f"{language}.lists.json.gz"),
+            gazetteer=load_lookup(directory, f"{language}.gaz.json.gz"),
         )
 
     def tag_words(self, words: list[str]) -> tuple[list[str], list[float]]:

@@ -54,3 +54,84 @@ def test_user_text_only_ever_lands_in_match_text(q: str) -> None:
     query = request["query"]
     rendered = repr(query)
     assert "query_string" not in rendered and "regexp" not in rendered and "script" not in rendered
+
+
+def test_resolved_names_match_as_text_or_entity_ids() -> None:
+    from services.api.resolve import resolve_query
+    from services.enrich.kb import KnowledgeBase
+
+    resolved = resolve_query("پاکستان talks", KnowledgeBase.load())
+    request = build_search(SearchParams(q="پاکستان talks", resolved=resolved, facets=True))
+    must = request["query"]["bool"]["must"]
+    entity_clauses = [c["bool"]["should"] for c in must if "bool" in c]
+    pakistan = next(
+        s for s in entity_clauses if {"terms": {"entity_ids": ["geo:PK"], "boost": 2.0}} in s
+    )
+    assert pakistan[0]["multi_match"]["query"] == "پاکستان"
+    # highlights ask the original-script fields for the names in every script
+    title_terms = repr(request["highlight"]["fields"]["title"]["highlight_query"])
+    assert "पाकिस्तान" in title_terms and "Pakistan" in title_terms
+    assert "entities.mentions" in request["source_includes"]
+    assert set(request["aggs"]) == {"languages", "sources", "entity_types", "entities", "published"}
+
+
+def test_facets_and_hits_are_read_from_an_answer() -> None:
+    from services.api.search import read_facets, read_hit
+
+    aggregations = {
+        "languages": {"buckets": [{"key": "ur", "doc_count": 2}]},
+        "sources": {"buckets": []},
+        "entity_types": {"buckets": [{"key": "PER", "doc_count": 1}]},
+        "entities": {
+            "by_type": {
+                "buckets": [
+                    {
+                        "key": "PER",
+                        "ids": {
+                            "buckets": [
+                                {
+                                    "key": "per:nblmnr",
+                                    "doc_count": 2,
+                                    "name": {"buckets": [{"key": "Nabil Munir", "doc_count": 2}]},
+                                }
+                            ]
+                        },
+                    }
+                ]
+            }
+        },
+        "published": {"buckets": [{"key": 1741046400000, "doc_count": 2}]},
+    }
+    facets = read_facets(aggregations)
+    assert facets is not None
+    assert facets.entities["PER"][0].model_dump() == {
+        "id": "per:nblmnr",
+        "name": "Nabil Munir",
+        "type": "PER",
+        "count": 2,
+    }
+    assert facets.published[0].date == datetime(2025, 3, 4, tzinfo=UTC)
+
+    title = "جنرل نبیل منیر نے کہا"
+    hit = read_hit(
+        {
+            "_id": "a" * 32,
+            "_source": {
+                "id": "a" * 32,
+                "title": title,
+                "language": "ur",
+                "entities": [
+                    {
+                        "id": "per:nblmnr",
+                        "name": "Nabil Munir",
+                        "type": "PER",
+                        "mentions": [
+                            {"field": "title", "start": 5, "end": 14, "text": title[5:14]}
+                        ],
+                    }
+                ],
+            },
+        },
+        frozenset({"per:nblmnr"}),
+    )
+    assert hit.highlight == {"title": ["جنرل <mark>نبیل منیر</mark> نے کہا"]}

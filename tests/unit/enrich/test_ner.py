@@ -12,6 +12,7 @@ import pytest
 
 from services.enrich.ner import NerSpan, NerTagger
 from services.enrich.ner.corpus import clean_tags, read_split, to_bio
+from services.enrich.ner.features import FeatureExtractor, gazetteer_tags
 from services.enrich.ner.tokenize import MAX_SENTENCE_TOKENS, sentences, tokenize
 
 IL_NER = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "il-ner"
@@ -137,3 +138,27 @@ def test_corpus_round_trip() -> None:
         words, labels = to_bio(sent)
         assert len(words) == len(labels)
         assert sum(label.startswith("B-") for label in labels) == len(sent.spans)
+
+
+def test_gazetteer_tags_longest_match_first() -> None:
+    gaz = {"नई दिल्ली": "LOC:city", "दिल्ली": "LOC:city", "भाजपा": "ORG:party"}
+    extractor = FeatureExtractor(gazetteer=gaz)
+    words = ["नई", "दिल्ली", "में", "भाजपा", "दिल्ली"]
+    assert gazetteer_tags(words, gaz, {"नई": 2, "दिल्ली": 1, "भाजपा": 1}) == [
+        "B-LOC:city", "I-LOC:city", "", "B-ORG:party", "B-LOC:city",
+    ]  # fmt: skip
+    feats = extractor.sentence_features(words)
+    assert "g=B-LOC:city" in feats[0] and "g=I-LOC:city" in feats[1]
+    assert "+1gt=B-ORG" in feats[2] and "-1gt=I-LOC" in feats[2]
+    assert not any(f.startswith("g=") for f in feats[2])
+
+
+def test_cluster_and_list_features() -> None:
+    extractor = FeatureExtractor(clusters={"मोदी": "1e3"}, word_lists={"मोदी": "per"})
+    feats = extractor.sentence_features(["मोदी", "अनजाना"])
+    assert {"c1=1", "c2=1e", "c3=1e3", "L=per"} <= set(feats[0])
+    assert "+1c3=1e3" not in feats[1] and "-1c3=1e3" in feats[1] and "-1L=per" in feats[1]
+    assert "c=?" in feats[1]
+    # Without tables the features are exactly the frequency-only ones older models expect.
+    plain = FeatureExtractor().sentence_features(["मोदी"])[0]
+    assert not any(f.startswith(("c", "L=", "g=", "gt=")) for f in plain)

@@ -1,0 +1,152 @@
+"""The gateway's per-process resources and the FastAPI dependencies every route uses.
+
+One pooled Elasticsearch client (sized by ``KHABAR_API_SEARCH_CONNECTIONS`` so 50 concurrent
+requests do not queue for a connection), one Kafka producer and the knowledge base are created
+once per process; routes receive them as ``Annotated`` dependencies. :func:`run_search` is the
+one place search-server failures become HTTP errors with a reason a consumer can act on.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
+
+from services.api.broker import BrokerStats
+from services.api.search import (
+    InvalidCursorError,
+    SearchParams,
+    build_search,
+    encode_cursor,
+    interpretation,
+    read_facets,
+    read_hit,
+)
+from services.api.security import KeyChecker, RateLimiter
+from services.enrich.kb import KnowledgeBase
+from services.ingest.publisher import Publisher
+from shared.elastic import make_client
+from shared.models import SearchResponse
+from shared.settings import ApiSettings
+
+
+class Resources:
+    """Per-process clients, created once with the application."""
+
+    def __init__(self, settings: ApiSettings, kb: KnowledgeBase | None = None) -> None:
+        self.settings = settings
+        self.es: AsyncElasticsearch = make_client(
+            settings, connections_per_node=settings.api_search_connections
+        )
+        self.publisher = Publisher(settings, origin="api")
+        self.kb = kb or KnowledgeBase.load()
+        self.keys = KeyChecker(settings.api_keys)
+        self.limiter = RateLimiter(
+            settings.api_rate_limit_per_second, settings.api_rate_limit_burst
+        )
+        self.broker = BrokerStats(settings)
+
+    def key_allowed(self, key: str | None) -> bool:
+        """Constant-time check of an API key against the configured (hashed) keys."""
+        return self.keys.allowed(key)
+
+
+def get_resources(request: Request) -> Resources:
+    """The process's clients."""
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+_API_KEY = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="API key: required for writes when keys are configured, and for reads when "
+    "KHABAR_API_KEYS_FOR_READS is set.",
+)
+
+
+def require_write_key(
+    resources: ResourcesDep, x_api_key: Annotated[str | None, Security(_API_KEY)] = None
+) -> None:
+    """Refuse a write without a valid key (when keys are configured)."""
+    if not resources.key_allowed(x_api_key):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "a valid X-API-Key header is required for writes"
+        )
+
+
+def require_read_key(
+    resources: ResourcesDep, x_api_key: Annotated[str | None, Security(_API_KEY)] = None
+) -> None:
+    """Refuse a read without a valid key when reads are configured to need one."""
+    if resources.settings.api_keys_for_reads and not resources.key_allowed(x_api_key):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "a valid X-API-Key header is required for reads"
+        )
+
+
+WriteKeyDep = Annotated[None, Depends(require_write_key)]
+ReadKeyDep = Annotated[None, Depends(require_read_key)]
+
+#: Documented on every route that queries the search server.
+SEARCH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The request cannot be run (bad cursor, too many words, …)."},
+    401: {"description": "A valid X-API-Key is required."},
+    429: {"description": "Too many requests; retry after the Retry-After header's seconds."},
+    502: {"description": "The search server failed."},
+    503: {"description": "The search server is unavailable."},
+}
+
+
+async def run_search(resources: Resources, request: dict[str, Any]) -> dict[str, Any] | None:
+    """Run a search on the alias; None when the index does not exist yet, HTTP errors else."""
+    try:
+        response = await resources.es.search(index=resources.settings.index_alias, **request)
+    except ApiError as exc:
+        if exc.meta.status == 404:
+            return None
+        if exc.meta.status == 400:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "the search could not be run") from exc
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, "search backend error") from exc
+    except TransportError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "search backend unavailable"
+        ) from exc
+    body: dict[str, Any] = response.body
+    return body
+
+
+def total_hits(response: dict[str, Any] | None) -> int:
+    """The hit count of a search answer (0 without an index)."""
+    if response is None:
+        return 0
+    total = response["hits"]["total"]
+    return int(total["value"] if isinstance(total, dict) else total)
+
+
+async def perform_search(resources: Resources, params: SearchParams) -> SearchResponse:
+    """Run one page of a search and shape the answer (hits, cursor, facets, interpretation)."""
+    try:
+        request = build_search(params)
+    except InvalidCursorError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    response = await run_search(resources, request)
+    terms = interpretation(params.resolved)
+    if response is None:
+        return SearchResponse(total=0, hits=[], interpretation=terms)
+    raw_hits = response["hits"]["hits"]
+    page = raw_hits[: params.size]
+    next_cursor = encode_cursor(page[-1]["sort"]) if len(raw_hits) > params.size and page else None
+    matched = frozenset(params.resolved.entity_ids if params.resolved else ())
+    return SearchResponse(
+        total=total_hits(response),
+        hits=[read_hit(hit, matched) for hit in page],
+        next_cursor=next_cursor,
+        took_ms=response.get("took"),
+        facets=read_facets(response.get("aggregations")),
+        interpretation=terms,
+    )

