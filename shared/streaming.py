@@ -20,7 +20,8 @@ import faust
 from faust.web import Request, Response, View
 
 from shared.http import ReadinessCheck
-from shared.kafka import faust_broker_url
+from shared.kafka import decode_headers, faust_broker_url
+from shared.models import DeadLetter, Stage
 from shared.settings import KhabarSettings
 from shared.telemetry import (
     configure_logging,
@@ -174,3 +175,60 @@ def run_worker(app: faust.App, state: ServiceState, service: str, settings: Khab
     worker.service_name = service
     worker.log_level = settings.log_level
     worker.execute_from_commandline()
+
+
+async def deliver(
+    topic: Any, *, key: bytes | None, value: bytes, headers: dict[str, bytes]
+) -> None:
+    """Send and wait for the broker's acknowledgement before the input event is acked.
+
+    faust only logs a failed delivery and its commit flush does not raise, so without waiting
+    an input offset could be committed for an output that never arrived. The producer retries
+    transient broker errors itself (with backoff, up to ``producer_request_timeout``).
+    """
+    delivery = await topic.send(key=key, value=value, headers=headers)
+    await delivery
+
+
+async def dead_letter(
+    dlq_topic: Any,
+    message: Any,
+    *,
+    stage: Stage,
+    error_type: str,
+    error: str,
+    article_id: str | None = None,
+) -> DeadLetter:
+    """Publish a consumed message's original bytes with its error to the dead-letter topic.
+
+    Waits for the broker: the input is acked after this returns, and a dead letter that never
+    arrived would be an article lost without a trace.
+    """
+    letter = DeadLetter.from_bytes(
+        message.value,
+        stage=stage,
+        error=error[:2000] or error_type,
+        error_type=error_type,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key.decode("utf-8", "replace") if message.key else None,
+        article_id=article_id,
+        headers=decode_headers(message.headers),
+    )
+    log.warning(
+        "dead-lettered message",
+        extra={
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "error": letter.error[:300],
+        },
+    )
+    await deliver(
+        dlq_topic,
+        key=message.key,
+        value=letter.model_dump_json().encode(),
+        headers={"content-type": b"application/json", "khabar-stage": stage.encode()},
+    )
+    return letter

@@ -22,10 +22,9 @@ from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from services.enrich.pipeline import Enricher
-from shared.kafka import decode_headers
-from shared.models import DeadLetter, RawArticle
+from shared.models import RawArticle
 from shared.settings import EnrichSettings
-from shared.streaming import hand_back, make_app, run_worker
+from shared.streaming import dead_letter, deliver, hand_back, make_app, run_worker
 
 log = logging.getLogger(__name__)
 
@@ -75,47 +74,14 @@ state.on_started.append(_load_models)
 
 
 async def _dead_letter(event: Any, exc: BaseException) -> None:
-    message = event.message
-    letter = DeadLetter.from_bytes(
-        message.value,
-        stage="enrich",
-        error=str(exc)[:2000] or type(exc).__name__,
-        error_type=type(exc).__name__,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key.decode("utf-8", "replace") if message.key else None,
-        headers=decode_headers(message.headers),
-    )
     FAILURES.labels(type(exc).__name__).inc()
-    log.warning(
-        "dead-lettered message",
-        extra={
-            "topic": message.topic,
-            "partition": message.partition,
-            "offset": message.offset,
-            "error": letter.error,
-        },
-    )
-    await _deliver(
+    await dead_letter(
         dlq_topic,
-        key=message.key,
-        value=letter.model_dump_json().encode(),
-        headers={"content-type": b"application/json", "khabar-stage": b"enrich"},
+        event.message,
+        stage="enrich",
+        error_type=type(exc).__name__,
+        error=str(exc) or type(exc).__name__,
     )
-
-
-async def _deliver(
-    topic: Any, *, key: bytes | None, value: bytes, headers: dict[str, bytes]
-) -> None:
-    """Send and wait for the broker's acknowledgement before the input event is acked.
-
-    faust only logs a failed delivery and its commit flush does not raise, so without waiting
-    an input offset could be committed for an output that never arrived. The producer retries
-    transient broker errors itself (with backoff, up to ``producer_request_timeout``).
-    """
-    delivery = await topic.send(key=key, value=value, headers=headers)
-    await delivery
 
 
 @app.agent(raw_topic)
@@ -157,7 +123,7 @@ async def _process(event: Any) -> None:
         extra={"article_id": raw.id, "partition": message.partition, "offset": message.offset},
     )
     try:
-        await _deliver(
+        await deliver(
             enriched_topic,
             key=raw.id.encode(),
             value=enriched.model_dump_json().encode(),

@@ -26,9 +26,9 @@ from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from shared.elastic import article_document, ensure_index, make_client, ping
 from shared.kafka import decode_headers
-from shared.models import DeadLetter, EnrichedArticle
+from shared.models import EnrichedArticle
 from shared.settings import IndexSettings
-from shared.streaming import hand_back, make_app, run_worker
+from shared.streaming import dead_letter, hand_back, make_app, run_worker
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("khabar.index")
@@ -107,36 +107,10 @@ def _before_retry(retry_state: Any) -> None:
 async def _dead_letter(
     message: Any, exc_type: str, error: str, article_id: str | None = None
 ) -> None:
-    letter = DeadLetter.from_bytes(
-        message.value,
-        stage="index",
-        error=error[:2000],
-        error_type=exc_type,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key.decode("utf-8", "replace") if message.key else None,
-        article_id=article_id,
-        headers=decode_headers(message.headers),
-    )
     DEAD_LETTERS.labels(exc_type).inc()
-    log.warning(
-        "dead-lettered message",
-        extra={
-            "topic": message.topic,
-            "partition": message.partition,
-            "offset": message.offset,
-            "error": error[:300],
-        },
+    await dead_letter(
+        dlq_topic, message, stage="index", error_type=exc_type, error=error, article_id=article_id
     )
-    # Wait for the broker: the batch is acked after this returns, and a dead letter that never
-    # arrived would be an article lost without a trace.
-    delivery = await dlq_topic.send(
-        key=message.key,
-        value=letter.model_dump_json().encode(),
-        headers={"content-type": b"application/json", "khabar-stage": b"index"},
-    )
-    await delivery
 
 
 async def write_batch(events: list[Any]) -> None:

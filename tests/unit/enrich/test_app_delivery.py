@@ -1,6 +1,6 @@
 """The enrich agent's delivery policy, with a fake broker: output or dead letter, never neither.
 
-``_process`` is what the agent runs per event. A fake ``_deliver`` stands in for "send and wait
+``_process`` is what the agent runs per event. A fake ``deliver`` stands in for "send and wait
 for the broker's ack", so these tests see exactly what would be published, and can make the
 broker refuse. ``hand_back`` is checked against faust's real message class, since the guarantee
 rests on how faust decides an offset is committable.
@@ -20,6 +20,7 @@ from faust.types.tuples import ConsumerMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared import streaming
 from shared.ids import article_id
 from shared.kafka import encode_event
 from shared.models import DeadLetter, EnrichedArticle, RawArticle
@@ -76,7 +77,8 @@ def _event(value: bytes, offset: int = 7) -> FakeEvent:
 @pytest.fixture
 def broker(agent: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
     fake = FakeBroker()
-    monkeypatch.setattr(agent, "_deliver", fake.deliver)
+    monkeypatch.setattr(agent, "deliver", fake.deliver)
+    monkeypatch.setattr(streaming, "deliver", fake.deliver)  # dead letters go through it too
     return fake
 
 
