@@ -114,6 +114,12 @@ class EnrichSettings(KhabarSettings):
 
     enrich_port: int = Field(default=8002, ge=0, le=65535)
     enrich_max_chars: int = Field(default=200_000, ge=1_000)
+    enrich_ner_max_chars: int = Field(
+        default=2_000,
+        ge=0,
+        description="How much of the body the statistical tagger reads (0 = all); names it "
+        "finds are marked again wherever they recur, and the knowledge base reads everything.",
+    )
 
 
 class IndexSettings(KhabarSettings):

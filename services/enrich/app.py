@@ -62,7 +62,9 @@ def enricher() -> Enricher:
     """The process's enricher, loaded once (models and knowledge base)."""
     global _enricher
     if _enricher is None:
-        _enricher = Enricher(max_chars=settings.enrich_max_chars)
+        _enricher = Enricher(
+            max_chars=settings.enrich_max_chars, ner_max_chars=settings.enrich_ner_max_chars
+        )
     return _enricher
 
 

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.enrich.kb import KbEntry
-from services.enrich.pipeline import Candidate, Enricher, build_entities
+from services.enrich.ner import NerSpan
+from services.enrich.pipeline import Candidate, Enricher, ModelExtractor, build_entities, lead_cut
 from shared.ids import article_id
 from shared.models import RawArticle
 
@@ -98,3 +99,30 @@ def test_published_date_is_never_in_the_future() -> None:
 def test_any_text_enriches_without_error_and_offsets_hold(body: str) -> None:
     result = ENRICHER.enrich(_raw(None, body or "x"), now=NOW)
     _check_offsets(result.model_dump())
+
+
+class _LeadTagger:
+    """Finds one fixed name, and records how much text it was asked to read."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.read: list[int] = []
+
+    def tag(self, text: str, language: str) -> list[NerSpan]:
+        self.read.append(len(text))
+        start = text.find(self.name)
+        return [] if start < 0 else [NerSpan(start, start + len(self.name), "PER", 0.9, self.name)]
+
+
+def test_tagger_reads_the_lead_and_its_names_are_marked_again_later() -> None:
+    name = "نبیل منیر"
+    body = f"{name} نے کہا کہ مذاکرات کامیاب رہے۔ " + "یہ ایک عام جملہ ہے۔ " * 80
+    body += f"آخر میں {name} نے شکریہ ادا کیا، اور {name}ی لفظ نہیں۔"
+    tagger = _LeadTagger(name)
+    extractor = ModelExtractor(tagger, ENRICHER.kb, max_chars=300)  # type: ignore[arg-type]
+    candidates = extractor.extract("body", body, "ur")
+    assert max(tagger.read) <= 300
+    starts = [c.start for c in candidates]
+    assert starts[0] == 0 and len(starts) == 2  # the lead mention and one whole-word recurrence
+    assert all(body[c.start : c.end] == name for c in candidates)
+    assert lead_cut(body, 300) <= 300 and body[lead_cut(body, 300) - 1] == "۔"
