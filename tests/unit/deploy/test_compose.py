@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -23,13 +24,14 @@ from tests.unit.deploy.conftest import (
 
 
 def compose_schema() -> dict[str, Any]:
-    """The Compose Specification's JSON schema, as shipped (vendored, Apache-2.0) by check-jsonschema."""
-    text = (
-        resources.files("check_jsonschema.builtin_schemas.vendor")
-        .joinpath("compose-spec.json")
-        .read_text()
-    )
-    schema: dict[str, Any] = json.loads(text)
+    """The Compose Specification's JSON schema, as vendored (Apache-2.0) in check-jsonschema.
+
+    Found without importing check_jsonschema: only its data file is needed, and its CLI module
+    is picky about the click version other tools pin."""
+    spec = importlib.util.find_spec("check_jsonschema")
+    assert spec is not None and spec.origin is not None, "pip install check-jsonschema"
+    path = Path(spec.origin).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
+    schema: dict[str, Any] = json.loads(path.read_text())
     return schema
 
 
