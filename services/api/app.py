@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
 
 import uvicorn
 from elasticsearch import TransportError
-from fastapi import FastAPI, HTTPException, Path, Query, Request, Response, status
+from fastapi import FastAPI, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
@@ -49,7 +49,7 @@ from services.api.deps import (
 from services.api.resolve import QueryTooLongError, resolve_query
 from services.api.routers import feature_routers
 from services.api.search import Interval, SearchParams
-from services.api.security import retry_after
+from services.api.security import AdmissionMiddleware
 from services.ingest.sources import raw_from_submission
 from shared.elastic import get_document, ping
 from shared.errors import BrokerError
@@ -83,7 +83,6 @@ __all__ = [
 
 #: Paths outside the rate limit: probes and metrics must answer a busy gateway, and the static
 #: web pages cost nothing.
-UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/ui")
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -127,44 +126,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             allow_headers=["X-API-Key", "Content-Type"],
         )
 
-    @app.middleware("http")
-    async def limit_body_size(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (
-            not length.isdigit() or int(length) > settings.api_max_body_bytes
-        ):
-            limit = settings.api_max_body_bytes
-            return JSONResponse(
-                {"detail": f"request body exceeds the limit of {limit} bytes"},
-                status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-            )
-        if length is None and request.method in {"POST", "PUT", "PATCH"}:
-            # A chunked body has no length to check up front and would be read whole into
-            # memory: writes must declare their size.
-            limit = settings.api_max_body_bytes
-            return JSONResponse(
-                {"detail": f"a Content-Length header is required (limit {limit} bytes)"},
-                status_code=status.HTTP_411_LENGTH_REQUIRED,
-            )
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def rate_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if resources.limiter.enabled and not request.url.path.startswith(UNLIMITED_PREFIXES):
-            address = request.client.host if request.client else "unknown"
-            client = resources.keys.client_id(request.headers.get("x-api-key"), address)
-            wait = resources.limiter.acquire(client)
-            if wait > 0:
-                return JSONResponse(
-                    {"detail": "rate limit exceeded; retry after the Retry-After seconds"},
-                    status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-                    headers={"Retry-After": retry_after(wait)},
-                )
-        return await call_next(request)
+    app.add_middleware(
+        AdmissionMiddleware,
+        keys=resources.keys,
+        limiter=resources.limiter,
+        max_body_bytes=settings.api_max_body_bytes,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,6 +18,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from pydantic import SecretStr
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class KeyChecker:
@@ -89,3 +92,59 @@ class RateLimiter:
 def retry_after(wait: float) -> str:
     """A ``Retry-After`` header value: whole seconds, at least 1."""
     return str(max(1, math.ceil(wait)))
+
+
+#: Paths never rate limited: probes, metrics scrapes and the static pages.
+UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/ui")
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class AdmissionMiddleware:
+    """Refuses a request before any routing work: rate limit (429), then body size (413/411).
+
+    A plain ASGI middleware on purpose: Starlette's ``BaseHTTPMiddleware`` streams every
+    response through an extra task and memory channel, which cost more than the checks.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, keys: KeyChecker, limiter: RateLimiter, max_body_bytes: int
+    ) -> None:
+        self.app = app
+        self.keys = keys
+        self.limiter = limiter
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = self._refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> JSONResponse | None:
+        headers = Headers(scope=scope)
+        if self.limiter.enabled and not str(scope["path"]).startswith(UNLIMITED_PREFIXES):
+            client = scope.get("client")
+            address = client[0] if client else "unknown"
+            wait = self.limiter.acquire(self.keys.client_id(headers.get("x-api-key"), address))
+            if wait > 0:
+                return JSONResponse(
+                    {"detail": "rate limit exceeded; retry after the Retry-After seconds"},
+                    status_code=429,
+                    headers={"Retry-After": retry_after(wait)},
+                )
+        length = headers.get("content-length")
+        limit = self.max_body_bytes
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return JSONResponse(
+                {"detail": f"request body exceeds the limit of {limit} bytes"}, status_code=413
+            )
+        if length is None and scope["method"] in _WRITE_METHODS:
+            # A chunked body has no length to check up front and would be read whole into
+            # memory: writes must declare their size.
+            return JSONResponse(
+                {"detail": f"a Content-Length header is required (limit {limit} bytes)"},
+                status_code=411,
+            )
+        return None
