@@ -43,19 +43,29 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float | int]:
     }
 
 
-def evaluate(tagger: NerTagger, sents: list[GoldSentence], language: str) -> dict[str, Any]:
-    """Score one language's split and time the tagger on it."""
+def evaluate(
+    tagger: NerTagger,
+    sents: list[GoldSentence],
+    language: str,
+    seen: set[str] | None = None,
+) -> dict[str, Any]:
+    """Score one language's split and time the tagger on it.
+
+    With ``seen`` (entity surface strings of the training split), also report recall on the gold
+    entities whose text never occurs as an entity in training: the unseen-name weak spot.
+    """
     for sent in sents[:200]:  # warm-up: model load and feature cache of the commonest words
         tagger.tag(sent.text, language)
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
+    unseen: Counter[str] = Counter()
     elapsed = 0.0
     for sent in sents:
         t0 = time.perf_counter()
         spans = tagger.tag(sent.text, language)
         elapsed += time.perf_counter() - t0
-        predicted = {(s.start, s.end, s.type) for s in spans}
+        predicted: set[tuple[int, int, str]] = {(s.start, s.end, s.type) for s in spans}
         gold = set(sent.spans)
         for _, _, kind in predicted & gold:
             tp[kind] += 1
@@ -63,10 +73,15 @@ def evaluate(tagger: NerTagger, sents: list[GoldSentence], language: str) -> dic
             fp[kind] += 1
         for _, _, kind in gold - predicted:
             fn[kind] += 1
+        if seen is not None:
+            for start, end, label in gold:
+                if sent.text[start:end] not in seen:
+                    unseen["support"] += 1
+                    unseen["found"] += (start, end, label) in predicted
     n_tokens = sum(s.corpus_tokens for s in sents)
     per_type = {t: _prf(tp[t], fp[t], fn[t]) for t in TYPES}
     micro = _prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
-    return {
+    result: dict[str, Any] = {
         "sentences": len(sents),
         "tokens": n_tokens,
         "micro": micro,
@@ -74,6 +89,13 @@ def evaluate(tagger: NerTagger, sents: list[GoldSentence], language: str) -> dic
         "tokens_per_second": round(n_tokens / elapsed) if elapsed else None,
         "seconds": round(elapsed, 3),
     }
+    if seen is not None:
+        support = unseen["support"]
+        result["unseen_entities"] = {
+            "support": support,
+            "recall": round(unseen["found"] / support, 4) if support else 0.0,
+        }
+    return result
 
 
 def main() -> None:
@@ -98,7 +120,10 @@ def main() -> None:
     }
     models = args.models or model_dir()
     for language in languages:
-        result = evaluate(tagger, read_split(args.data, language, args.split), language)
+        seen = {
+            s.text[a:b] for s in read_split(args.data, language, "train") for a, b, _ in s.spans
+        }
+        result = evaluate(tagger, read_split(args.data, language, args.split), language, seen)
         result["model_bytes"] = {
             p.name: len(p.read_bytes())
             for p in sorted(models.iterdir(), key=lambda p: p.name)
@@ -110,6 +135,7 @@ def main() -> None:
             f"{language} {args.split}: P {micro['precision']:.3f} R {micro['recall']:.3f} "
             f"F1 {micro['f1']:.3f} | "
             + " ".join(f"{t} {result['per_type'][t]['f1']:.3f}" for t in TYPES)
+            + f" | unseen R {result['unseen_entities']['recall']:.3f}"
             + f" | {result['tokens_per_second']} tok/s"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
