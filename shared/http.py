@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response
@@ -11,6 +12,22 @@ from shared.models import KhabarModel
 from shared.telemetry import render_metrics
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+
+log = logging.getLogger(__name__)
+
+
+async def run_checks(
+    checks: list[ReadinessCheck], details: dict[str, bool] | None = None
+) -> tuple[bool, dict[str, bool]]:
+    """Run readiness checks: ready only if every one says so; a check that raises says no."""
+    details = dict(details or {})
+    for check in checks:
+        try:
+            details.update(await check())
+        except Exception:  # noqa: BLE001 - a failing check is a "not ready", not a crash
+            log.exception("readiness check failed")
+            details[getattr(check, "__name__", "check")] = False
+    return all(details.values()), details
 
 
 class Health(KhabarModel):
@@ -39,10 +56,7 @@ def operational_router(service: str, checks: list[ReadinessCheck]) -> APIRouter:
     @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
     async def get_readiness() -> JSONResponse:
         """Readiness: 200 only while Kafka and Elasticsearch answer."""
-        details: dict[str, bool] = {}
-        for check in checks:
-            details.update(await check())
-        ready = all(details.values()) if details else True
+        ready, details = await run_checks(checks)
         body = Readiness(status="ready" if ready else "not ready", checks=details)
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 

@@ -19,7 +19,7 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from shared.http import ReadinessCheck
+from shared.http import ReadinessCheck, run_checks
 from shared.kafka import decode_headers, faust_broker_url
 from shared.models import DeadLetter, Stage
 from shared.settings import KhabarSettings
@@ -48,14 +48,7 @@ class ServiceState:
 
     async def readiness(self) -> tuple[bool, dict[str, bool]]:
         """Whether the service can do its work now, and each dependency's state."""
-        details: dict[str, bool] = {"worker": self.started and not self.stopping}
-        for check in self.checks:
-            try:
-                details.update(await check())
-            except Exception:  # noqa: BLE001 - a failing check is a "not ready", not a crash
-                log.exception("readiness check failed")
-                details[getattr(check, "__name__", "check")] = False
-        return all(details.values()), details
+        return await run_checks(self.checks, {"worker": self.started and not self.stopping})
 
 
 def app_id(service: str, settings: KhabarSettings) -> str:
