@@ -36,7 +36,8 @@ RUN install -d -o 10001 -g 10001 /data/inbox
 # KHABAR_<SERVICE>_PORT; compose sets the matching value per service). Kubernetes ignores
 # HEALTHCHECK and probes /healthz and /readyz itself.
 ENV PATH=/opt/khabar/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
-    KHABAR_BIND_HOST=0.0.0.0 KHABAR_DATA_DIR=/tmp/khabar KHABAR_HEALTH_PORT=8000
+    KHABAR_BIND_HOST=0.0.0.0 KHABAR_DATA_DIR=/tmp/khabar KHABAR_HEALTH_PORT=8000 \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000 8001 8002 8003

@@ -54,7 +54,6 @@ kb: install
 	$(BIN)/python tools/build_kb.py
 
 train-ner: install
-	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python tools/train_ner.py --data $(DATA)
 
 eval: install

@@ -447,7 +447,6 @@ def warmup() -> None:
     _dateparser_zone("CEST")
 
 
-
 _NUKTA = "\u093c"
 _DATE_WORDS = frozenset(
     name.replace(_NUKTA, "")

@@ -155,9 +155,11 @@ class FeatureExtractor:
             str, tuple[str, list[str], list[str], list[str], list[str], list[str]]
         ] = {}
 
-    def _word_features(
+    def word_features(
         self, word: str
     ) -> tuple[str, list[str], list[str], list[str], list[str], list[str]]:
+        """A word's normalised form and its features as the token itself, as the token before
+        (``-1``) or after (``+1``) the one being tagged, and two before or after (``-2``/``+2``)."""
         cached = self._cache.get(word)
         if cached is not None:
             return cached
@@ -212,13 +214,17 @@ class FeatureExtractor:
         self._cache[word] = entry
         return entry
 
+    def sentence_gazetteer(self, normalized: Sequence[str]) -> list[str]:
+        """Gazetteer tags of one sentence's normalised words (``[]`` without a gazetteer)."""
+        if not self._gazetteer:
+            return []
+        return gazetteer_tags(normalized, self._gazetteer, self._first_len)
+
     def sentence_features(self, words: Sequence[str]) -> list[list[str]]:
         """CRFsuite attributes for every token of one sentence."""
-        entries = [self._word_features(w) for w in words]
+        entries = [self.word_features(w) for w in words]
         size = len(entries)
-        gaz: list[str] = []
-        if self._gazetteer:
-            gaz = gazetteer_tags([e[0] for e in entries], self._gazetteer, self._first_len)
+        gaz = self.sentence_gazetteer([e[0] for e in entries])
         result: list[list[str]] = []
         for i, entry in enumerate(entries):
             feats = ["bias", *entry[1]]

@@ -1,7 +1,8 @@
 """Named-entity tagger for Hindi, Urdu and English news text: the enrich stage's entry point.
 
 Hindi and Urdu use linear-chain CRFs (CRFsuite) trained by ``tools/train_ner.py`` on IL-NER
-(CC BY 4.0, see NOTICE) and shipped in ``models/``; nothing is downloaded at run time.  English has
+(CC BY 4.0, see NOTICE) and shipped in ``models/``; nothing is downloaded at run time.  They are
+decoded by :mod:`.crf` (same answers as CRFsuite, several times faster).  English has
 no training corpus here, so :mod:`.english` proposes capitalised-name candidates with cue-word
 typing and deliberately lower scores; the enrich stage's knowledge-base matcher complements it.
 
@@ -10,8 +11,8 @@ span satisfies ``text[span.start:span.end] == span.text``), sentence splitting (
 sequences keep tagging linear and fast) and decoding of BIO labels into scored spans.  A span's
 score is the CRF marginal probability of its labels averaged over its tokens.
 
-A :class:`NerTagger` holds CRFsuite tagger handles, which are not thread-safe: use one instance
-per thread (``NerTagger.load()`` returns a shared instance for the common single-threaded worker).
+A :class:`NerTagger` keeps per-word score tables that grow as it reads, which is not thread-safe:
+use one instance per thread (``NerTagger.load()`` returns a shared instance for the common single-threaded worker).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from functools import cache
 from importlib import resources
 from typing import Literal, cast
 
+import numpy as np
 import pycrfsuite
 
 from . import english
+from .crf import CompiledCrf, Floats, Ints, decode
 from .features import FeatureExtractor
 from .tokenize import sentences, tokenize
 
@@ -38,6 +41,8 @@ _ALL_LANGUAGES = CRF_LANGUAGES | {"en"}
 _ENTITY_TYPES: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
 # Posterior decoding threshold, tuned on the dev splits (0.6-0.8 all gave the same dev F1).
 O_THRESHOLD = 0.7
+# Distinct words whose label scores a model keeps (~0.5 KB each) before starting afresh.
+_MAX_WORDS = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +72,28 @@ def load_lookup(directory: resources.abc.Traversable, name: str) -> dict[str, st
 
 
 class _CrfModel:
-    """A CRFsuite tagger plus the feature extractor it was trained with."""
+    """A trained CRF, decoded by :mod:`.crf`, plus the feature extractor it was trained with.
+
+    Every feature but a handful depends on one word at one offset from the token being tagged,
+    so each distinct word's label scores at the five offsets are summed once and kept in a table
+    (``_table[row, offset]``); a token's emission scores are then a few row additions plus the
+    sentence-level features (edges, word bigrams, gazetteer tags), which are looked up directly.
+    """
+
+    _OWN, _PREV, _NEXT, _PREV2, _NEXT2 = range(5)
 
     def __init__(self, language: str, directory: resources.abc.Traversable) -> None:
-        model = directory.joinpath(f"{language}.crfsuite")
-        # CRFsuite reads the model buffer in place: keep the bytes alive as long as the tagger.
-        self._model_bytes = model.read_bytes()
-        self.tagger = pycrfsuite.Tagger()
-        self.tagger.open_inmemory(self._model_bytes)
-        self.entity_labels = sorted(x for x in self.tagger.labels() if x != "O")
+        # CRFsuite reads the model buffer in place: the bytes must outlive the open tagger.
+        model = directory.joinpath(f"{language}.crfsuite").read_bytes()
+        tagger = pycrfsuite.Tagger()
+        tagger.open_inmemory(model)
+        try:
+            self.crf = CompiledCrf(tagger)
+        finally:
+            tagger.close()
+        self.labels = self.crf.labels
+        self._outside = self.labels.index("O")
+        self._entity = np.array([i for i, x in enumerate(self.labels) if x != "O"])
         # Optional tables beside the model; a model trained without one simply lacks the file.
         self.features = FeatureExtractor(
             frequencies=load_lookup(directory, f"{language}.freq.json.gz"),
@@ -83,34 +101,99 @@ class _CrfModel:
             word_lists=load_lookup(directory, f"{language}.lists.json.gz"),
             gazetteer=load_lookup(directory, f"{language}.gaz.json.gz"),
         )
+        score = self.crf.score
+        self._bias = score(["bias"])
+        self._edges = [score([name]) for name in ("BOS", "BOS2", "EOS", "EOS2")]
+        self._bigram_prev = self.crf.prefixed("b-=")  # "a|b" -> scores added to b
+        self._bigram_next = self.crf.prefixed("b+=")  # "a|b" -> scores added to a
+        self._rows: dict[str, int] = {}
+        self._normalized: list[str] = []
+        self._table: Floats = np.zeros((4096, 5, len(self.labels)))
+        # compile (or load the cached build of) the decoder now, not on the first article
+        decode(self._table[0, :1], np.array([0, 1]), self.crf.transitions)
 
-    def tag_words(self, words: list[str]) -> tuple[list[str], list[float]]:
+    def _row(self, word: str) -> int:
+        row = self._rows.get(word)
+        if row is not None:
+            return row
+        if len(self._rows) >= _MAX_WORDS:
+            self._rows.clear()
+            self._normalized.clear()
+        row = len(self._rows)
+        if row == len(self._table):
+            self._table = np.concatenate([self._table, np.zeros_like(self._table)])
+        normalized, *by_offset = self.features.word_features(word)
+        score = self.crf.score
+        for offset, attributes in enumerate(by_offset):
+            self._table[row, offset] = score(attributes)
+        self._rows[word] = row
+        self._normalized.append(normalized)
+        return row
+
+    def emissions(self, words: list[str], starts: Ints) -> Floats:
+        """Label scores of every token; sentence ``s`` is ``words[starts[s]:starts[s + 1]]``."""
+        rows = np.fromiter((self._row(w) for w in words), dtype=np.int64, count=len(words))
+        table = self._table
+        lengths = np.diff(starts)
+        index = np.arange(len(words))
+        pos = index - np.repeat(starts[:-1], lengths)  # position in the sentence
+        rpos = np.repeat(starts[1:], lengths) - 1 - index  # tokens after it in the sentence
+        scores: Floats = table[rows, self._OWN] + self._bias
+        for mask, shift, offset, edge in (
+            (pos >= 1, -1, self._PREV, None),
+            (pos >= 2, -2, self._PREV2, None),
+            (rpos >= 1, 1, self._NEXT, None),
+            (rpos >= 2, 2, self._NEXT2, None),
+            (pos == 0, 0, 0, 0),
+            (pos == 1, 0, 0, 1),
+            (rpos == 0, 0, 0, 2),
+            (rpos == 1, 0, 0, 3),
+        ):
+            at = np.flatnonzero(mask)
+            if edge is None:
+                scores[at] += table[rows[at + shift], offset]
+            else:
+                scores[at] += self._edges[edge]
+        normalized = [self._normalized[r] for r in rows.tolist()]
+        prev, nxt = self._bigram_prev, self._bigram_next
+        for i in np.flatnonzero(pos >= 1).tolist():
+            pair = normalized[i - 1] + "|" + normalized[i]
+            weight = prev.get(pair)
+            if weight is not None:
+                scores[i] += weight
+            weight = nxt.get(pair)
+            if weight is not None:
+                scores[i - 1] += weight
+        for first, stop in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+            gazetteer = self.features.sentence_gazetteer(normalized[first:stop])
+            for k, tag in enumerate(gazetteer):
+                if not tag:
+                    continue
+                i = first + k
+                scores[i] += self.crf.score(("g=" + tag, "gt=" + tag[:5]))
+                if k > 0:
+                    scores[i - 1] += self.crf.score(("+1gt=" + tag[:5],))
+                if i + 1 < stop:
+                    scores[i + 1] += self.crf.score(("-1gt=" + tag[:5],))
+        return scores
+
+    def tag(self, words: list[str], starts: Ints) -> tuple[list[str], list[float]]:
         """BIO labels and the marginal probability of each chosen label.
 
         Viterbi labels are kept where they name an entity; a token Viterbi calls O becomes its
         likeliest entity label when P(O) < ``O_THRESHOLD``.  The CRFs are precise but miss
         entities (dev precision ~0.82, recall ~0.6), and this trade raised dev F1 slightly.
         """
-        tagger = self.tagger
-        tagger.set(self.features.sentence_features(words))
-        labels = cast(list[str], tagger.tag())
-        marginal = tagger.marginal
-        probs: list[float] = []
-        for i, label in enumerate(labels):
-            if label != "O":
-                probs.append(marginal(label, i))
-                continue
-            if marginal("O", i) >= O_THRESHOLD:
-                probs.append(1.0)
-                continue
-            best, best_p = label, 0.0
-            for candidate in self.entity_labels:
-                p = marginal(candidate, i)
-                if p > best_p:
-                    best, best_p = candidate, p
-            labels[i] = best
-            probs.append(best_p)
-        return labels, probs
+        best, marginals = decode(self.emissions(words, starts), starts, self.crf.transitions)
+        probs = marginals[np.arange(len(best)), best]
+        unsure = (best == self._outside) & (marginals[:, self._outside] < O_THRESHOLD)
+        sure_outside = (best == self._outside) & ~unsure
+        entity = marginals[:, self._entity]
+        choice = self._entity[entity.argmax(axis=1)]
+        best = np.where(unsure, choice, best)
+        probs = np.where(unsure, entity.max(axis=1), np.where(sure_outside, 1.0, probs))
+        labels = self.labels
+        return [labels[i] for i in best.tolist()], probs.tolist()
 
 
 def _decode(
@@ -189,10 +272,16 @@ class NerTagger:
                 for s, e, t, score in english.tag(text)
             ]
         model = self._model(lang)
+        groups = sentences(text, tokenize(text))
+        if not groups:
+            return []
+        starts = np.zeros(len(groups) + 1, dtype=np.int64)
+        np.cumsum([len(g) for g in groups], out=starts[1:])
+        labels, probs = model.tag([text[s:e] for group in groups for s, e in group], starts)
         result: list[NerSpan] = []
-        for sentence in sentences(text, tokenize(text)):
-            labels, probs = model.tag_words([text[s:e] for s, e in sentence])
-            result.extend(_decode(text, sentence, labels, probs))
+        for group, first in zip(groups, starts.tolist(), strict=False):
+            stop = first + len(group)
+            result.extend(_decode(text, group, labels[first:stop], probs[first:stop]))
         return result
 
 
