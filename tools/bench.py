@@ -265,8 +265,8 @@ async def wait_for_count(
     timeout: float,
     progress: Callable[[int], None],
 ) -> int:
-    """Wait until the index service has written ``expected`` documents more than ``baseline``
-    (or time runs out), then count the run's documents in the search server once."""
+    """Wait until the index service has written ``expected`` documents more than ``baseline``,
+    then until the search server finds them (its refresh), or time runs out: the run's count."""
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=120) as client:
         while time.monotonic() < deadline:
@@ -275,7 +275,9 @@ async def wait_for_count(
             if written >= expected:
                 break
             await asyncio.sleep(0.5)
-        return await bench.count(client, run)
+        while (count := await bench.count(client, run)) < expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        return count
 
 
 async def written_now(bench: Bench) -> int:
