@@ -12,7 +12,8 @@ sequences keep tagging linear and fast) and decoding of BIO labels into scored s
 score is the CRF marginal probability of its labels averaged over its tokens.
 
 A :class:`NerTagger` keeps per-word score tables that grow as it reads, which is not thread-safe:
-use one instance per thread (``NerTagger.load()`` returns a shared instance for the common single-threaded worker).
+use one instance per thread (``NerTagger.load()`` returns a shared instance for the common
+single-threaded worker).
 """
 
 from __future__ import annotations

@@ -6,9 +6,13 @@ shared IL-NER data is absent.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.enrich.ner import NerSpan, NerTagger
 from services.enrich.ner.corpus import clean_tags, read_split, to_bio
@@ -113,6 +117,43 @@ def test_tokenizer_offsets_and_punctuation() -> None:
         "عمران", "خان", "،", "لاہور", "۔", "India", "'", "s", "(", "BJP", ")",
     ]  # fmt: skip
     assert [len(s) for s in sentences(text)] == [8, 5, 6]
+
+
+def _plain_class(categories: tuple[str, ...], extra: str) -> str:
+    """The obvious one-piece class over U+0000..U+1FFFF (slow in ``re``, but plainly right)."""
+    return (
+        "["
+        + "".join(
+            re.escape(chr(code))
+            for code in range(0x20000)
+            if unicodedata.category(chr(code)).startswith(categories) or chr(code) in extra
+        )
+        + "]"
+    )
+
+
+_WORD = _plain_class(("L", "M", "N"), "\u200c\u200d")
+_SKIP = _plain_class(("Z", "C"), "\t\n\r\x0b\x0c")
+_REFERENCE_TOKEN_RE = re.compile(
+    rf"\d+(?:[.,:/٫٬]\d+)+(?!{_WORD})|{_WORD}+|(?!{_SKIP}).", re.DOTALL
+)
+_MIXED_TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(min_codepoint=0x900, max_codepoint=0x97F),
+        st.characters(min_codepoint=0x600, max_codepoint=0x6FF),
+        st.characters(max_codepoint=0x3000),
+        st.characters(min_codepoint=0x10000),
+        st.sampled_from(" .,\n\u200c\u200d0123456789"),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_MIXED_TEXT)
+def test_tokenizer_matches_the_plain_definition(text: str) -> None:
+    """The tokeniser's split BMP/astral classes accept exactly what one plain class would."""
+    assert tokenize(text) == [m.span() for m in _REFERENCE_TOKEN_RE.finditer(text)]
 
 
 def test_long_text_is_split_into_short_sentences() -> None:
