@@ -95,30 +95,34 @@ def _shape(word: str) -> str:
 
 
 def gazetteer_tags(
-    normalized: Sequence[str], gazetteer: Mapping[str, str], first_len: Mapping[str, int]
+    normalized: Sequence[str],
+    gazetteer: Mapping[str, str],
+    first_len: Mapping[str, int],
+    stops: Sequence[int] | None = None,
 ) -> list[str]:
-    """BIO gazetteer tags (``B-LOC:city``) of one sentence's normalised words, or ``""``.
+    """BIO gazetteer tags (``B-LOC:city``) of normalised words, or ``""``.
 
     ``gazetteer`` maps space-joined normalised word n-grams to ``TYPE:kind``; ``first_len`` maps
     each n-gram's first word to the longest n-gram starting with it.  Longest match first, left to
-    right, never overlapping.
+    right, never overlapping.  ``stops[i]`` is where word ``i``'s sentence ends (no match runs
+    past it); without it the words are one sentence.
     """
     size = len(normalized)
     tags = [""] * size
-    i = 0
-    while i < size:
-        longest = first_len.get(normalized[i], 0)
-        matched = 0
-        for length in range(min(longest, size - i), 0, -1):
+    next_free = 0
+    for i, longest in enumerate(map(first_len.get, normalized)):
+        if not longest or i < next_free:
+            continue
+        stop = size if stops is None else stops[i]
+        for length in range(min(longest, stop - i), 0, -1):
             key = normalized[i] if length == 1 else " ".join(normalized[i : i + length])
             value = gazetteer.get(key)
             if value is not None:
                 tags[i] = "B-" + value
                 for k in range(i + 1, i + length):
                     tags[k] = "I-" + value
-                matched = length
+                next_free = i + length
                 break
-        i += matched or 1
     return tags
 
 
@@ -214,17 +218,17 @@ class FeatureExtractor:
         self._cache[word] = entry
         return entry
 
-    def sentence_gazetteer(self, normalized: Sequence[str]) -> list[str]:
-        """Gazetteer tags of one sentence's normalised words (``[]`` without a gazetteer)."""
+    def gazetteer(self, normalized: Sequence[str], stops: Sequence[int] | None = None) -> list[str]:
+        """Gazetteer tags of normalised words (see :func:`gazetteer_tags`; ``[]`` without one)."""
         if not self._gazetteer:
             return []
-        return gazetteer_tags(normalized, self._gazetteer, self._first_len)
+        return gazetteer_tags(normalized, self._gazetteer, self._first_len, stops)
 
     def sentence_features(self, words: Sequence[str]) -> list[list[str]]:
         """CRFsuite attributes for every token of one sentence."""
         entries = [self.word_features(w) for w in words]
         size = len(entries)
-        gaz = self.sentence_gazetteer([e[0] for e in entries])
+        gaz = self.gazetteer([e[0] for e in entries])
         result: list[list[str]] = []
         for i, entry in enumerate(entries):
             feats = ["bias", *entry[1]]

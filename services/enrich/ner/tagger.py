@@ -110,16 +110,12 @@ class _CrfModel:
         self._rows: dict[str, int] = {}
         self._normalized: list[str] = []
         self._table: Floats = np.zeros((4096, 5, len(self.labels)))
+        self._gazetteer_cache: dict[str, tuple[Floats, Floats, Floats]] = {}
         # compile (or load the cached build of) the decoder now, not on the first article
         decode(self._table[0, :1], np.array([0, 1]), self.crf.transitions)
 
-    def _row(self, word: str) -> int:
-        row = self._rows.get(word)
-        if row is not None:
-            return row
-        if len(self._rows) >= _MAX_WORDS:
-            self._rows.clear()
-            self._normalized.clear()
+    def _add_word(self, word: str) -> int:
+        """Score a word not seen before and give it a row of the table."""
         row = len(self._rows)
         if row == len(self._table):
             self._table = np.concatenate([self._table, np.zeros_like(self._table)])
@@ -131,14 +127,38 @@ class _CrfModel:
         self._normalized.append(normalized)
         return row
 
+    def _gazetteer_scores(self, tag: str) -> tuple[Floats, Floats, Floats]:
+        """Scores a gazetteer tag gives its own token, the token before and the one after."""
+        cached = self._gazetteer_cache.get(tag)
+        if cached is None:
+            score = self.crf.score
+            cached = (
+                score(("g=" + tag, "gt=" + tag[:5])),
+                score(("+1gt=" + tag[:5],)),
+                score(("-1gt=" + tag[:5],)),
+            )
+            self._gazetteer_cache[tag] = cached
+        return cached
+
     def emissions(self, words: list[str], starts: Ints) -> Floats:
         """Label scores of every token; sentence ``s`` is ``words[starts[s]:starts[s + 1]]``."""
-        rows = np.fromiter((self._row(w) for w in words), dtype=np.int64, count=len(words))
+        if len(self._rows) + len(words) > _MAX_WORDS:  # never mid-text: rows must stay valid
+            self._rows.clear()
+            self._normalized.clear()
+        get = self._rows.get
+        found = [get(w, -1) for w in words]
+        if -1 in found:
+            for i, word in enumerate(words):
+                if found[i] < 0:
+                    row = get(word)
+                    found[i] = self._add_word(word) if row is None else row
+        rows = np.array(found, dtype=np.int64)
         table = self._table
         lengths = np.diff(starts)
         index = np.arange(len(words))
         pos = index - np.repeat(starts[:-1], lengths)  # position in the sentence
-        rpos = np.repeat(starts[1:], lengths) - 1 - index  # tokens after it in the sentence
+        stops = np.repeat(starts[1:], lengths)  # end of the token's sentence
+        rpos = stops - 1 - index  # tokens after it in the sentence
         scores: Floats = table[rows, self._OWN] + self._bias
         for mask, shift, offset, edge in (
             (pos >= 1, -1, self._PREV, None),
@@ -155,27 +175,26 @@ class _CrfModel:
                 scores[at] += table[rows[at + shift], offset]
             else:
                 scores[at] += self._edges[edge]
-        normalized = [self._normalized[r] for r in rows.tolist()]
-        prev, nxt = self._bigram_prev, self._bigram_next
-        for i in np.flatnonzero(pos >= 1).tolist():
-            pair = normalized[i - 1] + "|" + normalized[i]
-            weight = prev.get(pair)
-            if weight is not None:
+        normalized = [self._normalized[r] for r in found]
+        # word bigrams: pair i joins tokens i and i + 1 (only inside a sentence)
+        pairs = [a + "|" + b for a, b in zip(normalized, normalized[1:], strict=False)]
+        inside = (rpos[:-1] >= 1).tolist()
+        for i, weight in enumerate(map(self._bigram_prev.get, pairs)):
+            if weight is not None and inside[i]:
+                scores[i + 1] += weight
+        for i, weight in enumerate(map(self._bigram_next.get, pairs)):
+            if weight is not None and inside[i]:
                 scores[i] += weight
-            weight = nxt.get(pair)
-            if weight is not None:
-                scores[i - 1] += weight
-        for first, stop in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
-            gazetteer = self.features.sentence_gazetteer(normalized[first:stop])
-            for k, tag in enumerate(gazetteer):
-                if not tag:
-                    continue
-                i = first + k
-                scores[i] += self.crf.score(("g=" + tag, "gt=" + tag[:5]))
-                if k > 0:
-                    scores[i - 1] += self.crf.score(("+1gt=" + tag[:5],))
-                if i + 1 < stop:
-                    scores[i + 1] += self.crf.score(("-1gt=" + tag[:5],))
+        tags = self.features.gazetteer(normalized, stops.tolist())
+        pos_list = pos.tolist()
+        for i, tag in enumerate(tags):
+            if tag:
+                own, before, after = self._gazetteer_scores(tag)
+                scores[i] += own
+                if pos_list[i] > 0:
+                    scores[i - 1] += before
+                if rpos[i] > 0:
+                    scores[i + 1] += after
         return scores
 
     def tag(self, words: list[str], starts: Ints) -> tuple[list[str], list[float]]:

@@ -192,6 +192,14 @@ def test_gazetteer_tags_longest_match_first() -> None:
     assert "g=B-LOC:city" in feats[0] and "g=I-LOC:city" in feats[1]
     assert "+1gt=B-ORG" in feats[2] and "-1gt=I-LOC" in feats[2]
     assert not any(f.startswith("g=") for f in feats[2])
+    # a sentence end between "नई" and "दिल्ली" stops the two-word match; each matches alone
+    first_len = {"नई": 2, "दिल्ली": 1, "भाजपा": 1}
+    assert gazetteer_tags(words, gaz, first_len, stops=[1, 5, 5, 5, 5]) == [
+        "", "B-LOC:city", "", "B-ORG:party", "B-LOC:city",
+    ]  # fmt: skip
+    assert extractor.gazetteer(words, [1, 5, 5, 5, 5]) == gazetteer_tags(
+        words, gaz, first_len, stops=[1, 5, 5, 5, 5]
+    )
 
 
 def test_cluster_and_list_features() -> None:
