@@ -217,12 +217,20 @@ class _CrfModel:
 
 
 def _decode(
-    text: str, spans: list[tuple[int, int]], labels: list[str], probs: list[float]
+    text: str,
+    spans: list[tuple[int, int]],
+    labels: list[str],
+    probs: list[float],
+    sentence_starts: frozenset[int] = frozenset({0}),
 ) -> list[NerSpan]:
-    """Turn BIO labels over token offsets into entity spans (a stray I- starts an entity)."""
+    """Turn BIO labels over token offsets into entity spans (a stray I- starts an entity).
+
+    Only entity-labelled tokens are visited; an entity continues only over adjacent tokens of
+    the same sentence (``sentence_starts`` holds the index of each sentence's first token)."""
     result: list[NerSpan] = []
     current_type = ""
     begin = end = 0
+    last = -2
     scores: list[float] = []
 
     def close() -> None:
@@ -237,18 +245,19 @@ def _decode(
                 )
             )
 
-    for (start, stop), label, prob in zip(spans, labels, probs, strict=True):
-        prefix, _, kind = label.partition("-")
+    for i in [i for i, label in enumerate(labels) if label != "O"]:
+        prefix, _, kind = labels[i].partition("-")
         if kind not in _ENTITY_TYPES:
             close()
             current_type = ""
             continue
-        if prefix == "I" and kind == current_type:
-            end = stop
-            scores.append(prob)
+        if prefix == "I" and kind == current_type and i == last + 1 and i not in sentence_starts:
+            end = spans[i][1]
+            scores.append(probs[i])
+            last = i
             continue
         close()
-        current_type, begin, end, scores = kind, start, stop, [prob]
+        current_type, (begin, end), scores, last = kind, spans[i], [probs[i]], i
     close()
     return result
 
@@ -297,12 +306,9 @@ class NerTagger:
             return []
         starts = np.zeros(len(groups) + 1, dtype=np.int64)
         np.cumsum([len(g) for g in groups], out=starts[1:])
-        labels, probs = model.tag([text[s:e] for group in groups for s, e in group], starts)
-        result: list[NerSpan] = []
-        for group, first in zip(groups, starts.tolist(), strict=False):
-            stop = first + len(group)
-            result.extend(_decode(text, group, labels[first:stop], probs[first:stop]))
-        return result
+        tokens = [span for group in groups for span in group]
+        labels, probs = model.tag([text[s:e] for s, e in tokens], starts)
+        return _decode(text, tokens, labels, probs, frozenset(starts[:-1].tolist()))
 
 
 @cache

@@ -211,3 +211,21 @@ def test_cluster_and_list_features() -> None:
     # Without tables the features are exactly the frequency-only ones older models expect.
     plain = FeatureExtractor().sentence_features(["मोदी"])[0]
     assert not any(f.startswith(("c", "L=", "g=", "gt=")) for f in plain)
+
+
+def test_bio_decoding_never_joins_across_a_sentence_or_a_gap() -> None:
+    from services.enrich.ner.tagger import _decode
+
+    text = "a b c d e f"
+    spans = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11)]
+    labels = ["B-PER", "I-PER", "I-PER", "O", "I-LOC", "I-LOC"]
+    probs = [0.9, 0.8, 0.7, 1.0, 0.6, 0.5]
+    # one sentence: "a b c" is one person; the stray I-LOC after O starts a place "e f"
+    found = _decode(text, spans, labels, probs)
+    assert [(s.text, s.type, s.score) for s in found] == [
+        ("a b c", "PER", 0.8),
+        ("e f", "LOC", 0.55),
+    ]
+    # a sentence starting at "c" splits the person; at "f" splits the place
+    found = _decode(text, spans, labels, probs, frozenset({0, 2, 5}))
+    assert [s.text for s in found] == ["a b", "c", "e", "f"]
