@@ -11,6 +11,7 @@ consumer can act on.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -46,7 +47,7 @@ from services.api.deps import (
     perform_search,
     require_write_key,
 )
-from services.api.resolve import QueryTooLongError, resolve_query
+from services.api.resolve import QueryTooLongError
 from services.api.routers import feature_routers
 from services.api.search import Interval, SearchParams
 from services.api.security import AdmissionMiddleware
@@ -64,7 +65,12 @@ from shared.models import (
     SearchResponse,
 )
 from shared.settings import ApiSettings
-from shared.telemetry import configure_telemetry, instrument_api, shutdown_tracing
+from shared.telemetry import (
+    configure_telemetry,
+    fastapi_options,
+    instrument_api,
+    shutdown_tracing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             await resources.publisher.start()
         except Exception:  # noqa: BLE001 - serve reads even when the broker is down; /readyz says so
             log.exception("Kafka unavailable at start; writes will fail until it returns")
+        # Everything built so far (the knowledge base, routes, schemas, clients) lives as long
+        # as the process: move it out of the collector's sight, so a full collection scans
+        # only what requests allocate (it stalled every request ~70 ms otherwise).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -115,9 +126,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             "cross-script linked entities; submit articles into the pipeline."
         ),
         lifespan=lifespan,
+        **fastapi_options(),
     )
     app.state.resources = resources
-    instrument_api(app)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -132,6 +143,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         limiter=resources.limiter,
         max_body_bytes=settings.api_max_body_bytes,
     )
+    # Outermost: every request, refused ones included, gets a span and is counted.
+    instrument_api(app)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -147,10 +160,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     async def es_check() -> dict[str, bool]:
         return {"elasticsearch": await ping(resources.es)}
-
-    app.include_router(operational_router("api", [resources.publisher.ready, es_check]))
-    for router in (entities.router, stats.router, stream.router, *feature_routers()):
-        app.include_router(router)
 
     @app.get(
         "/search",
@@ -197,7 +206,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         """Search articles by text and names in any script, with filters and facets."""
         check_range(published_from, published_to)
         try:
-            resolved = resolve_query(q, resources.kb, settings.api_max_query_words) if q else None
+            resolved = resources.resolver.resolve(q, settings.api_max_query_words) if q else None
         except QueryTooLongError as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
         params = SearchParams(
@@ -271,6 +280,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             )
         return Accepted(ids=await _publish(submissions))
 
+    # After the search and article routes: routing tries routes in order, and those are the
+    # hot ones (no path here overlaps another, so the order changes nothing else).
+    app.include_router(operational_router("api", [resources.publisher.ready, es_check]))
+    for router in (entities.router, stats.router, stream.router, *feature_routers()):
+        app.include_router(router)
     return app
 
 

@@ -15,11 +15,13 @@ query into :class:`Clause` objects, each "these words, as text, or any of these 
    (``per:nblmnr``) without a round trip to check which ids exist.
 
 Every clause must match (the query means all its words); words cannot be translated, so a
-non-name word still only matches text in its own script. Pure functions, no I/O.
+non-name word still only matches text in its own script. Pure functions, no I/O;
+:class:`QueryResolver` remembers recent answers (a bounded LRU), since the same queries recur.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -164,3 +166,40 @@ def resolve_query(text: str, kb: KnowledgeBase, max_words: int = 32) -> Resolved
         position = hit.end
     clauses.extend(_run_clauses(run))
     return ResolvedQuery(raw=" ".join(text.split()), clauses=tuple(clauses))
+
+
+class QueryResolver:
+    """:func:`resolve_query` with a bounded LRU of recent answers, for one knowledge base.
+
+    Resolution is pure (the KB is immutable once loaded) and a :class:`ResolvedQuery` is frozen,
+    so an answer can be shared between requests. Refusals (:class:`QueryTooLongError`) are
+    not remembered: counting words is cheaper than the entry would be. Single-threaded use
+    (the event loop); the least recently used query is forgotten first.
+    """
+
+    def __init__(self, kb: KnowledgeBase, max_entries: int = 4096) -> None:
+        self.kb = kb
+        self.max_entries = max_entries
+        self.hits = 0
+        self.misses = 0
+        self._cache: OrderedDict[tuple[str, int], ResolvedQuery] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def resolve(self, text: str, max_words: int = 32) -> ResolvedQuery:
+        """The clauses of ``text``; :class:`QueryTooLongError` above ``max_words`` words."""
+        key = (text, max_words)
+        cache = self._cache
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            self.hits += 1
+            return found
+        self.misses += 1
+        resolved = resolve_query(text, self.kb, max_words)
+        if self.max_entries > 0:
+            cache[key] = resolved
+            if len(cache) > self.max_entries:
+                cache.popitem(last=False)
+        return resolved

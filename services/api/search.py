@@ -27,7 +27,6 @@ from shared.errors import KhabarError
 from shared.models import (
     DateBucket,
     EntityBucket,
-    EntitySummary,
     EntityType,
     FacetBucket,
     QueryTerm,
@@ -279,8 +278,11 @@ def date_buckets(aggregation: dict[str, Any] | None) -> list[DateBucket]:
     ]
 
 
+_ENTITY_TYPE_OF: dict[str, EntityType] = {kind: kind for kind in ENTITY_TYPES}
+
+
 def _entity_type(value: object, default: EntityType = "MISC") -> EntityType:
-    return next((t for t in ENTITY_TYPES if t == value), default)
+    return _ENTITY_TYPE_OF.get(value, default) if isinstance(value, str) else default
 
 
 def entity_buckets(
@@ -302,21 +304,52 @@ def entity_buckets(
     return found
 
 
-def read_facets(aggregations: dict[str, Any] | None) -> SearchFacets | None:
-    """The facets of a search answer made with :func:`build_aggregations`."""
+def _bucket_data(aggregation: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [{"key": str(b["key"]), "count": int(b["doc_count"])} for b in buckets(aggregation)]
+
+
+def _entity_bucket_data(
+    aggregation: dict[str, Any] | None, default_type: EntityType
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for bucket in buckets(aggregation):
+        name = buckets(bucket.get("name"))
+        kind = buckets(bucket.get("type"))
+        found.append(
+            {
+                "id": str(bucket["key"]),
+                "name": str(name[0]["key"]) if name else str(bucket["key"]),
+                "type": _entity_type(kind[0]["key"] if kind else None, default_type),
+                "count": int(bucket["doc_count"]),
+            }
+        )
+    return found
+
+
+def facets_data(aggregations: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The facets of a search answer made with :func:`build_aggregations`, as model input."""
     if not aggregations:
         return None
-    entities: dict[EntityType, list[EntityBucket]] = {}
+    entities: dict[EntityType, list[dict[str, Any]]] = {}
     for bucket in buckets(aggregations.get("entities", {}).get("by_type")):
         kind = _entity_type(bucket["key"])
-        entities[kind] = entity_buckets(bucket.get("ids"), kind)
-    return SearchFacets(
-        languages=facet_buckets(aggregations.get("languages")),
-        sources=facet_buckets(aggregations.get("sources")),
-        entity_types=facet_buckets(aggregations.get("entity_types")),
-        entities=entities,
-        published=date_buckets(aggregations.get("published")),
-    )
+        entities[kind] = _entity_bucket_data(bucket.get("ids"), kind)
+    return {
+        "languages": _bucket_data(aggregations.get("languages")),
+        "sources": _bucket_data(aggregations.get("sources")),
+        "entity_types": _bucket_data(aggregations.get("entity_types")),
+        "entities": entities,
+        "published": [
+            {"date": datetime.fromtimestamp(b["key"] / 1000, UTC), "count": int(b["doc_count"])}
+            for b in buckets(aggregations.get("published"))
+        ],
+    }
+
+
+def read_facets(aggregations: dict[str, Any] | None) -> SearchFacets | None:
+    """The facets of a search answer made with :func:`build_aggregations`."""
+    data = facets_data(aggregations)
+    return None if data is None else SearchFacets.model_validate(data)
 
 
 def interpretation(resolved: ResolvedQuery | None) -> list[QueryTerm]:
@@ -370,27 +403,39 @@ def mention_highlight(
     return result
 
 
-def read_hit(raw: dict[str, Any], entity_ids: frozenset[str] = frozenset()) -> SearchHit:
-    """One search hit from a search answer."""
+def hit_data(raw: dict[str, Any], entity_ids: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """One search hit as :class:`SearchHit` input (validated by the caller, once per page).
+
+    Plain dicts on purpose: a page of hits is validated in one pydantic call
+    (:func:`services.api.deps.perform_search`) instead of one model per hit and per entity.
+    """
     source = raw.get("_source", {})
     entities = [
-        EntitySummary(id=e["id"], name=e.get("name", e["id"]), type=_entity_type(e.get("type")))
-        for e in source.get("entities", [])
+        {"id": e["id"], "name": e.get("name", e["id"]), "type": _entity_type(e.get("type"))}
+        for e in source.get("entities", ())
         if "id" in e
     ]
-    highlight = {
-        key.removeprefix("search_"): value for key, value in (raw.get("highlight") or {}).items()
-    }
-    return SearchHit(
-        id=source.get("id", raw.get("_id")),
-        title=source.get("title"),
-        language=source.get("language", "und"),
-        script=source.get("script"),
-        source=source.get("source"),
-        url=source.get("url"),
-        published_at=source.get("published_at"),
-        entities=entities,
-        score=raw.get("_score"),
-        highlight=mention_highlight(source, entity_ids, highlight),
-        trace_id=source.get("trace_id"),
+    raw_highlight = raw.get("highlight")
+    highlight = (
+        {key.removeprefix("search_"): value for key, value in raw_highlight.items()}
+        if raw_highlight
+        else {}
     )
+    return {
+        "id": source.get("id", raw.get("_id")),
+        "title": source.get("title"),
+        "language": source.get("language", "und"),
+        "script": source.get("script"),
+        "source": source.get("source"),
+        "url": source.get("url"),
+        "published_at": source.get("published_at"),
+        "entities": entities,
+        "score": raw.get("_score"),
+        "highlight": mention_highlight(source, entity_ids, highlight),
+        "trace_id": source.get("trace_id"),
+    }
+
+
+def read_hit(raw: dict[str, Any], entity_ids: frozenset[str] = frozenset()) -> SearchHit:
+    """One search hit from a search answer."""
+    return SearchHit.model_validate(hit_data(raw, entity_ids))

@@ -26,7 +26,7 @@ from fastapi.responses import StreamingResponse
 
 from services.api.contract import EntityIdParam, LanguageParam
 from services.api.deps import SEARCH_ERRORS, ReadKeyDep, Resources, ResourcesDep, run_search
-from services.api.resolve import QueryTooLongError, resolve_query
+from services.api.resolve import QueryTooLongError
 from services.api.search import (
     SOURCE_FIELDS,
     InvalidCursorError,
@@ -154,7 +154,7 @@ async def stream_articles(
     """Server-Sent Events of newly indexed articles matching a query, entities or languages."""
     settings = resources.settings
     try:
-        resolved = resolve_query(q, resources.kb, settings.api_max_query_words) if q else None
+        resolved = resources.resolver.resolve(q, settings.api_max_query_words) if q else None
         if last_event_id:
             after = decode_cursor(last_event_id)
         else:

@@ -58,3 +58,34 @@ def test_other_scripts_match_as_text_only(kb: KnowledgeBase) -> None:
     # No cross-script key for scripts our news is not written in (that would need uroman).
     assert _read("Москва", kb) == [("Москва", "text", ())]
     assert name_key_ids("123") == ()
+
+
+def test_the_resolver_remembers_answers_and_forgets_the_least_recent(kb: KnowledgeBase) -> None:
+    from services.api.resolve import QueryResolver
+
+    resolver = QueryResolver(kb, max_entries=2)
+    first = resolver.resolve("پاکستان روس")
+    assert first == resolve_query("پاکستان روس", kb)
+    assert resolver.resolve("پاکستان روس") is first  # the remembered (frozen) answer
+    assert (resolver.hits, resolver.misses) == (1, 1)
+
+    resolver.resolve("Nabil Munir")
+    resolver.resolve("پاکستان روس")  # now the most recent again
+    resolver.resolve("US")  # evicts "Nabil Munir", the least recently used
+    assert len(resolver) == 2
+    misses = resolver.misses
+    assert resolver.resolve("پاکستان روس") is first and resolver.misses == misses
+    resolver.resolve("Nabil Munir")
+    assert resolver.misses == misses + 1
+
+
+def test_the_resolver_keys_on_the_word_limit_and_never_caches_a_refusal(kb: KnowledgeBase) -> None:
+    from services.api.resolve import QueryResolver
+
+    resolver = QueryResolver(kb)
+    with pytest.raises(QueryTooLongError):
+        resolver.resolve("a b c", max_words=2)
+    assert len(resolver) == 0
+    assert resolver.resolve("a b c", max_words=3).raw == "a b c"
+    with pytest.raises(QueryTooLongError):
+        resolver.resolve("a b c", max_words=2)  # the larger limit's answer is not reused

@@ -135,3 +135,40 @@ def test_facets_and_hits_are_read_from_an_answer() -> None:
         frozenset({"per:nblmnr"}),
     )
     assert hit.highlight == {"title": ["جنرل <mark>نبیل منیر</mark> نے کہا"]}
+
+
+def test_a_page_validated_at_once_equals_hits_read_one_by_one() -> None:
+    from services.api.search import hit_data, read_hit
+    from shared.models import EntitySummary, SearchHit, SearchResponse
+
+    raw = {
+        "_id": "b" * 32,
+        "_score": 1.5,
+        "_source": {
+            "id": "b" * 32,
+            "title": "Pakistan and Russia",
+            "language": "en",
+            "published_at": "2025-03-05T00:00:00+00:00",
+            "entities": [
+                {"id": "geo:PK", "name": "Pakistan", "type": "LOC"},
+                {"id": "geo:RU", "type": "oddity"},  # unknown type -> MISC, no name -> id
+                {"name": "no id"},  # skipped
+            ],
+        },
+        "highlight": {"search_title": ["<mark>Pakistan</mark> and Russia"]},
+    }
+    expected = SearchHit(
+        id="b" * 32,
+        title="Pakistan and Russia",
+        language="en",
+        published_at=datetime(2025, 3, 5, tzinfo=UTC),
+        entities=[
+            EntitySummary(id="geo:PK", name="Pakistan", type="LOC"),
+            EntitySummary(id="geo:RU", name="geo:RU", type="MISC"),
+        ],
+        score=1.5,
+        highlight={"title": ["<mark>Pakistan</mark> and Russia"]},
+    )
+    assert read_hit(raw) == expected
+    page = SearchResponse.model_validate({"total": 1, "hits": [hit_data(raw)]})
+    assert page.hits == [expected]

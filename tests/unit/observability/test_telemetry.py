@@ -139,3 +139,32 @@ def test_log_records_outside_an_agent_carry_only_the_service() -> None:
     assert TraceContextFilter("api").filter(record)
     assert record.service == "api"  # type: ignore[attr-defined]
     assert not hasattr(record, "trace_id") and not hasattr(record, "topic")
+
+
+def test_work_on_one_event_of_a_batch_runs_in_its_span_and_names_it(
+    tracing: tuple[trace.Tracer, InMemorySpanExporter],
+) -> None:
+    """``working_on``: the parked consumer span is current and log lines name the message."""
+    from shared.streaming import working_on
+
+    tracer, memory = tracing
+    sensor = StreamTracingSensor(tracer=tracer)
+    stream = SimpleNamespace(enable_acks=False, app=SimpleNamespace(sensors=[sensor]))
+    tp = TP("articles.raw", 2)
+    (event, _), (other, _) = _message_from(tracer), _message_from(tracer)
+    for message, offset in ((event.message, 7), (other.message, 8)):
+        message.tp, message.topic, message.partition, message.offset = tp, tp.topic, 2, offset
+    event.message.key = b"a" * 32
+    sensor.on_stream_event_in(tp, 7, stream, event)  # type: ignore[arg-type]
+    sensor.on_stream_event_in(tp, 8, stream, other)  # type: ignore[arg-type]
+    parked = sensor.span_for(stream, event)  # type: ignore[arg-type]
+    assert parked is not None and parked is not sensor.span_for(stream, other)  # type: ignore[arg-type]
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "enriched", None, None)
+    with working_on(stream, event):
+        assert trace.get_current_span() is parked
+        assert TraceContextFilter("enrich").filter(record)
+    assert vars(record)["span_id"] == format(parked.get_span_context().span_id, "016x")
+    assert vars(record)["article_id"] == "a" * 32 and vars(record)["offset"] == 7
+    assert not trace.get_current_span().get_span_context().is_valid  # detached again
+    sensor.on_stream_event_out(tp, 7, stream, event)  # type: ignore[arg-type]
+    assert sensor.span_for(stream, event) is None  # type: ignore[arg-type]
