@@ -120,6 +120,16 @@ class EnrichSettings(KhabarSettings):
         description="How much of the body the statistical tagger reads (0 = all); names it "
         "finds are marked again wherever they recur, and the knowledge base reads everything.",
     )
+    enrich_batch_size: int = Field(
+        default=32,
+        ge=1,
+        le=1_000,
+        description="Articles enriched before their outputs' acknowledgements are awaited "
+        "together (the broker's round trip is paid once a batch, not once an article).",
+    )
+    enrich_batch_seconds: float = Field(
+        default=0.02, gt=0, description="How long a batch waits to fill before it is processed."
+    )
 
 
 class IndexSettings(KhabarSettings):
@@ -127,7 +137,12 @@ class IndexSettings(KhabarSettings):
 
     index_port: int = Field(default=8003, ge=0, le=65535)
     index_batch_size: int = Field(default=500, ge=1, le=10_000)
-    index_batch_seconds: float = Field(default=1.0, gt=0)
+    index_batch_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        description="How long a bulk batch waits to fill: the floor of ingest-to-searchable "
+        "latency when the chain is not busy (a busy chain fills batches sooner).",
+    )
 
 
 class ApiSettings(KhabarSettings):

@@ -2,18 +2,23 @@
 
 Thin by design: it decodes, calls :meth:`Enricher.enrich`, publishes, and dead-letters what it
 cannot process (with the original bytes, the error and topic/partition/offset) so one poison
-message never stops the partition. Offsets advance when the agent moves past an event, and it
-moves on only after the broker acknowledged the enriched article (or its dead letter), so a raw
-offset is never committed ahead of its output (at-least-once; the index's ``_id`` makes
-redelivery idempotent). An event interrupted by shutdown is handed back, never acked.
-Enrichment is CPU-bound and synchronous; input is capped (``KHABAR_ENRICH_MAX_CHARS``) so one
-article never blocks the loop long enough to miss a poll. Scale with partitions and processes.
+message never stops the partition. Articles come in small batches (``stream.take_events``):
+each is enriched and handed to the producer, then the batch waits for all the broker's acks, so
+the round trip is paid once a batch. Offsets advance only when the whole batch is acknowledged
+(each enriched article, or its dead letter), so a raw offset is never committed ahead of its
+output (at-least-once; the index's ``_id`` makes redelivery idempotent). A batch interrupted by
+shutdown is handed back, never acked. Enrichment is CPU-bound and synchronous; input is capped
+(``KHABAR_ENRICH_MAX_CHARS``) and batches are small, so the loop never blocks long enough to miss
+a poll. Scale with partitions and processes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -24,7 +29,7 @@ from pydantic import ValidationError
 from services.enrich.pipeline import Enricher
 from shared.models import RawArticle
 from shared.settings import EnrichSettings
-from shared.streaming import dead_letter, deliver, hand_back, make_app, run_worker
+from shared.streaming import dead_letter, hand_back, make_app, run_worker, send, working_on
 
 log = logging.getLogger(__name__)
 
@@ -88,19 +93,64 @@ async def _dead_letter(event: Any, exc: BaseException) -> None:
 
 @app.agent(raw_topic)
 async def enrich_articles(stream: Any) -> None:
-    """Enrich every raw article; dead-letter what cannot be processed."""
-    async for event in stream.events():
+    """Enrich raw articles a batch at a time; dead-letter what cannot be processed."""
+    async for events in stream.take_events(
+        settings.enrich_batch_size, within=settings.enrich_batch_seconds
+    ):
         try:
-            await _process(event)
+            await process_batch(events, lambda event: working_on(stream, event))
         except BaseException:
-            # Cancelled (shutdown, rebalance) or the broker refused even the dead letter: the
-            # input must not be committed; whoever owns the partition next redelivers it.
-            hand_back([event])
+            # Cancelled (shutdown, rebalance) or the broker refused even a dead letter: none of
+            # the batch may be committed; whoever owns the partition next redelivers it.
+            hand_back(events)
             raise
+
+
+def _no_context(event: Any) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+async def process_batch(
+    events: Sequence[Any],
+    context: Callable[[Any], AbstractContextManager[None]] = _no_context,
+) -> None:
+    """Enrich every event and hand its output to the producer, then wait for all the acks.
+
+    The broker's round trip is paid once a batch instead of once an article; every output is
+    still acknowledged (or its input dead-lettered) before the batch's offsets are committed.
+    ``context(event)`` is entered while working on one event (its trace span and log fields).
+    """
+    in_flight: list[tuple[Any, Awaitable[Any]]] = []
+    for event in events:
+        with context(event):
+            output = await _enrich(event)
+            if output is not None:
+                key, value = output
+                delivery = await send(
+                    enriched_topic,
+                    key=key,
+                    value=value,
+                    headers={"content-type": b"application/json"},
+                )
+                in_flight.append((event, delivery))
+        await asyncio.sleep(0)  # let the producer and the fetcher run between articles
+    for event, delivery in in_flight:
+        try:
+            await delivery
+        except (ProducerSendError, KafkaError) as exc:
+            # Refused for good (e.g. larger than the broker accepts) or still undeliverable
+            # after the producer's own retries: the input goes to the DLQ, to be replayed.
+            with context(event):
+                await _dead_letter(event, exc)
 
 
 async def _process(event: Any) -> None:
     """Enrich one event and publish the result, or dead-letter the input."""
+    await process_batch([event])
+
+
+async def _enrich(event: Any) -> tuple[bytes, bytes] | None:
+    """The enriched article's key and JSON, or None when the input was dead-lettered."""
     message = event.message
     started = time.perf_counter()
     try:
@@ -108,11 +158,11 @@ async def _process(event: Any) -> None:
         enriched = enricher().enrich(raw)
     except (ValidationError, ValueError, UnicodeError) as exc:
         await _dead_letter(event, exc)
-        return
+        return None
     except Exception as exc:  # noqa: BLE001 - poison message policy: dead-letter and go on
         log.exception("enrichment failed", extra={"offset": message.offset})
         await _dead_letter(event, exc)
-        return
+        return None
     elapsed = time.perf_counter() - started
     SECONDS.observe(elapsed)
     ARTICLES.labels(enriched.language).inc()
@@ -124,17 +174,7 @@ async def _process(event: Any) -> None:
         "enriched",
         extra={"article_id": raw.id, "partition": message.partition, "offset": message.offset},
     )
-    try:
-        await deliver(
-            enriched_topic,
-            key=raw.id.encode(),
-            value=enriched.model_dump_json().encode(),
-            headers={"content-type": b"application/json"},
-        )
-    except (ProducerSendError, KafkaError) as exc:
-        # Refused for good (e.g. larger than the broker accepts) or still undeliverable after
-        # the producer's own retries: the input goes to the DLQ, from where it can be replayed.
-        await _dead_letter(event, exc)
+    return raw.id.encode(), enriched.model_dump_json().encode()
 
 
 def main() -> None:

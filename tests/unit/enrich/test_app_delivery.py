@@ -1,15 +1,16 @@
 """The enrich agent's delivery policy, with a fake broker: output or dead letter, never neither.
 
-``_process`` is what the agent runs per event. A fake ``deliver`` stands in for "send and wait
-for the broker's ack", so these tests see exactly what would be published, and can make the
-broker refuse. ``hand_back`` is checked against faust's real message class, since the guarantee
+``process_batch`` is what the agent runs per batch (``_process`` is a batch of one). A fake
+broker stands in for the producer (``send`` returns the ack to await; ``deliver`` sends and waits,
+as dead letters do), so these tests see exactly what would be published, in which order, and can
+make the broker refuse. ``hand_back`` is checked against faust's real message class, since the guarantee
 rests on how faust decides an offset is committable.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -38,18 +39,32 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
 
 @dataclass
 class FakeBroker:
-    """Records what the agent delivers; refuses topics listed in ``refuse``."""
+    """Records what the agent sends and when acks are awaited; refuses topics in ``refuse``."""
 
     sent: list[tuple[str, bytes]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    refuse_nth: dict[str, set[int]] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+
+    async def send(
+        self, topic: Any, *, key: bytes | None, value: bytes, headers: dict[str, bytes]
+    ) -> Awaitable[None]:
+        name = topic.get_topic_name()
+        nth = sum(1 for entry in self.log if entry == f"send {name}")
+        self.log.append(f"send {name}")
+
+        async def ack() -> None:
+            self.log.append(f"ack {name}")
+            if name in self.refuse or nth in self.refuse_nth.get(name, set()):
+                raise ProducerSendError(f"refused by the fake broker: {name}")
+            self.sent.append((name, value))
+
+        return ack()
 
     async def deliver(
         self, topic: Any, *, key: bytes | None, value: bytes, headers: dict[str, bytes]
     ) -> None:
-        name = topic.get_topic_name()
-        if name in self.refuse:
-            raise ProducerSendError(f"refused by the fake broker: {name}")
-        self.sent.append((name, value))
+        await (await self.send(topic, key=key, value=value, headers=headers))
 
 
 @dataclass
@@ -77,8 +92,8 @@ def _event(value: bytes, offset: int = 7) -> FakeEvent:
 @pytest.fixture
 def broker(agent: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
     fake = FakeBroker()
-    monkeypatch.setattr(agent, "deliver", fake.deliver)
-    monkeypatch.setattr(streaming, "deliver", fake.deliver)  # dead letters go through it too
+    monkeypatch.setattr(agent, "send", fake.send)
+    monkeypatch.setattr(streaming, "deliver", fake.deliver)  # dead letters go through it
     return fake
 
 
@@ -124,6 +139,37 @@ async def test_output_the_broker_refuses_is_dead_lettered(
     assert topic == agent.settings.topics.dlq
     letter = DeadLetter.model_validate_json(value)
     assert letter.original() == raw and letter.error_type == "ProducerSendError"
+
+
+async def test_a_batch_is_sent_before_its_acks_are_awaited_and_all_are_awaited(
+    agent: ModuleType, broker: FakeBroker
+) -> None:
+    """The broker's round trip is paid once a batch; no output goes unacknowledged."""
+    enriched = agent.settings.topics.enriched
+    batch = [_event(_raw(), offset=n) for n in range(3)] + [_event(b"junk", offset=3)]
+    await agent.process_batch(batch)
+    dlq = agent.settings.topics.dlq
+    # the junk is dead-lettered (sent and acked) in turn; the good outputs' acks come last
+    assert (
+        broker.log
+        == [f"send {enriched}"] * 3 + [f"send {dlq}", f"ack {dlq}"] + [f"ack {enriched}"] * 3
+    )
+    assert [topic for topic, _ in broker.sent] == [dlq, enriched, enriched, enriched]
+
+
+async def test_a_refused_output_in_a_batch_dead_letters_only_its_own_input(
+    agent: ModuleType, broker: FakeBroker
+) -> None:
+    broker.refuse_nth[agent.settings.topics.enriched] = {1}  # the second article's output
+    await agent.process_batch([_event(_raw(), offset=n) for n in range(3)])
+    enriched = [v for t, v in broker.sent if t == agent.settings.topics.enriched]
+    letters = [
+        DeadLetter.model_validate_json(v)
+        for t, v in broker.sent
+        if t != agent.settings.topics.enriched
+    ]
+    assert len(enriched) == 2
+    assert [(x.offset, x.error_type) for x in letters] == [(1, "ProducerSendError")]
 
 
 async def test_when_even_the_dead_letter_is_refused_the_error_reaches_the_agent(
