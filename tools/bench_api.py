@@ -3,26 +3,45 @@
 The local Elasticsearch stand-in scans on full-text queries, so absolute search latency here
 says nothing about production. What is ours is everything around the search: parsing and
 validation, query understanding through the knowledge base, building the request, the pooled
-connection to the search server, reading the answer and serialising the response. This script
+connection to the search server, reading the answer and serialising the response, and the
+tracing, metrics and admission checks on the way. This script
 
 1. starts a private stack (broker, search server, the API only, rate limiting off),
 2. indexes a synthetic corpus (enriched in-process, bulk-written: no pipeline needed),
-3. runs each request mix with ``--concurrency`` clients on one pooled httpx client for
-   ``--seconds``, recording per request the wall latency and the ``took_ms`` the API reports,
-4. runs the *same* search bodies directly against the search server at the same concurrency
-   (the floor the gateway adds to), and
-5. writes p50/p90/p99 of latency, ``took`` and overhead (latency − took) to ``bench/api.json``.
+3. measures every request mix through the API and the *same* search bodies directly against
+   the search server, in three ways:
 
-The local stand-in handles concurrent searches one after another and starts its ``took``
-clock only when it gets to a request, so under 50 clients its queueing lands in "latency −
-took". ``--backend replay`` therefore puts a replaying proxy between the API and the search
-server: it records each distinct search answer once, then answers from memory in microseconds,
-so what remains is the gateway (its overhead is then API latency − direct replay latency).
+   - **closed loop, 1 client**: the per-request latency with nothing queued;
+   - **closed loop, N clients** (``--concurrency``, default 50): each client sends its next
+     request as soon as the previous answer arrives. On a machine whose cores are shared by
+     the load generator, the gateway and the search server this is a *throughput* test: the
+     latency is N / throughput, mostly time spent queued for a CPU;
+   - **open loop** (``--rates``): N connections issue requests at a fixed combined rate on a
+     schedule, and latency is measured from each request's *scheduled* send time, so a
+     stalled server is charged for the requests it delayed (no coordinated omission);
 
-Caveat recorded in the output: client, gateway and search server share this machine's cores,
-so at 50 concurrent clients the overhead includes time the gateway waits for a CPU.
+4. records, per request, the wall latency and the ``took_ms`` the API reports (overhead =
+   latency − took), the API process's CPU time per request (from ``/proc``, workers
+   included) and the load average before and after, and repeats everything ``--runs`` times
+   (default 2) because the machine may be busy,
+5. writes it all to ``bench/api.json`` and prints a summary.
 
-    .venv/bin/python tools/bench_api.py --docs 500 --seconds 20 --concurrency 50
+The load generator is a few lines of asyncio speaking HTTP/1.1 over keep-alive connections,
+not httpx: a general-purpose client costs several times the gateway's own CPU per request,
+and on two shared cores that time would be charged to the gateway.
+
+``--backend replay`` (the default) puts a replaying proxy between the API and the search
+server: it records each distinct search answer once, then answers from memory, so what
+remains is the gateway. The local search server reports ``took`` = 0, and replayed answers
+carry the recorded ``took``, so the overhead here is the whole API latency. The gateway's
+span exports (bulk requests to the span index) are answered by the proxy without indexing
+(``--spans sink``): the gateway still builds and sends every span, but the search server's
+cost of indexing them is not the gateway's. ``--spans store`` forwards them.
+
+``--api-workers N`` runs the API under ``uvicorn --factory --workers N`` instead of
+``khabar serve api`` (one process), to see what a second process does on these cores.
+
+    .venv/bin/python tools/bench_api.py --docs 400 --seconds 5 --rates 100,200 --runs 2
 """
 
 from __future__ import annotations
@@ -32,6 +51,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -39,6 +59,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -128,80 +149,321 @@ async def seed(url: str, docs: int) -> None:
         await es.close()
 
 
-async def _load(
-    call: Any, concurrency: int, seconds: float
-) -> tuple[list[float], list[float], int]:
-    """Run ``call`` from ``concurrency`` workers; latencies (ms), tooks (ms), errors."""
-    latencies: list[float] = []
-    tooks: list[float] = []
-    errors = 0
+# --------------------------------------------------------------------------- load generator
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection that sends prepared requests and reads answers."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._reader is None or self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        return self._reader, self._writer
+
+    async def request(self, raw: bytes) -> tuple[int, bytes]:
+        """Send one prepared request; the status and body of the answer."""
+        reader, writer = await self._open()
+        try:
+            writer.write(raw)
+            return await read_response(reader)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Drop the connection (the next request opens a new one)."""
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = None
+
+
+async def read_head(reader: asyncio.StreamReader) -> tuple[bytes, dict[bytes, bytes]]:
+    """A message's first line and its headers (names lowercased)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    first, *lines = head[:-4].split(b"\r\n")
+    headers: dict[bytes, bytes] = {}
+    for line in lines:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    return first, headers
+
+
+async def read_body(reader: asyncio.StreamReader, headers: dict[bytes, bytes]) -> bytes:
+    """A message body by Content-Length or chunked transfer encoding."""
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                return b"".join(chunks)
+            chunks.append(chunk[:-2])
+    length = int(headers.get(b"content-length", b"0"))
+    return await reader.readexactly(length) if length else b""
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Status and body of one response."""
+    first, headers = await read_head(reader)
+    return int(first.split(b" ", 2)[1]), await read_body(reader, headers)
+
+
+def get_request(host: str, target: str) -> bytes:
+    """A GET request, encoded once."""
+    return f"GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: khabar-bench\r\n\r\n".encode()
+
+
+def post_request(host: str, target: str, body: bytes) -> bytes:
+    """A JSON POST request, encoded once."""
+    return (
+        f"POST {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: khabar-bench\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+_API_TOOK = re.compile(rb'"took_ms":(\d+|null)')
+_ES_TOOK = re.compile(rb'"took":(\d+)')
+
+
+def took_of(body: bytes, api: bool) -> float | None:
+    """The search server's ``took`` from an API answer (its last ``took_ms``) or an ES one."""
+    if api:
+        found = _API_TOOK.findall(body)
+        value = found[-1] if found else None
+    else:
+        match = _ES_TOOK.search(body)
+        value = match.group(1) if match else None
+    return None if value is None or value == b"null" else float(value)
+
+
+class Target:
+    """Where requests go, the prepared request, and how to read ``took`` from the answer."""
+
+    def __init__(self, url: str, raw: bytes, api: bool) -> None:
+        parsed = urlsplit(url)
+        self.host = parsed.hostname or "127.0.0.1"
+        self.port = parsed.port or 80
+        self.raw = raw
+        self.api = api
+
+
+class Samples:
+    """Latencies (ms), the matching ``took`` values (ms) and the failures of one measurement."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.tooks: list[float] = []
+        self.errors = 0
+
+    async def one(self, connection: Connection, target: Target, since: float) -> None:
+        """Send the request; latency counted from ``since`` (perf_counter seconds)."""
+        try:
+            status, body = await connection.request(target.raw)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            self.errors += 1
+            return
+        elapsed = (time.perf_counter() - since) * 1000
+        took = took_of(body, target.api) if status == 200 else None
+        if status != 200 or (target.api and took is None and b'"took_ms":null' not in body):
+            self.errors += 1
+            return
+        self.latencies.append(elapsed)
+        self.tooks.append(took or 0.0)
+
+
+async def closed_loop(target: Target, clients: int, seconds: float) -> Samples:
+    """``clients`` connections, each sending its next request when the answer arrives."""
+    samples = Samples()
     deadline = time.perf_counter() + seconds
 
-    async def worker() -> None:
-        nonlocal errors
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            took = await call()
-            elapsed = (time.perf_counter() - started) * 1000
-            if took is None:
-                errors += 1
-                continue
-            latencies.append(elapsed)
-            tooks.append(float(took))
+    async def client() -> None:
+        connection = Connection(target.host, target.port)
+        try:
+            while time.perf_counter() < deadline:
+                await samples.one(connection, target, time.perf_counter())
+        finally:
+            connection.close()
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, tooks, errors
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return samples
 
 
-async def measure(
-    api_url: str, es_url: str, concurrency: int, seconds: float, kb: KnowledgeBase
+async def open_loop(target: Target, rate: float, connections: int, seconds: float) -> Samples:
+    """Requests at ``rate``/s on a fixed schedule over ``connections`` keep-alive connections.
+
+    A request that found every connection busy at its scheduled time is timed from that time,
+    so a stalled server is charged for the requests it delayed (no coordinated omission).
+    """
+    samples = Samples()
+    count = max(1, int(rate * seconds))
+    start = time.perf_counter() + 0.05
+    queue: asyncio.Queue[float] = asyncio.Queue()
+    for number in range(count):
+        queue.put_nowait(start + number / rate)
+
+    async def client() -> None:
+        connection = Connection(target.host, target.port)
+        try:
+            while True:
+                try:
+                    scheduled = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                late = time.perf_counter() > scheduled  # every connection was busy
+                if not late:
+                    await asyncio.sleep(scheduled - time.perf_counter())
+                # Charged from the schedule when the request had to wait for a connection;
+                # otherwise from the actual send, so the event loop's timer granularity
+                # (a sleep wakes up to ~1 ms late) is not counted against the server.
+                await samples.one(connection, target, scheduled if late else time.perf_counter())
+        finally:
+            connection.close()
+
+    await asyncio.gather(*(client() for _ in range(connections)))
+    return samples
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def _proc_children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process and its descendants (uvicorn workers)."""
+    if pid is None or not Path(f"/proc/{pid}").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    children = _proc_children()
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        pending.extend(children.get(current, []))
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def summarise(samples: Samples, seconds: float, cpu_seconds: float | None) -> dict[str, Any]:
+    """Percentiles of latency, took and overhead, throughput and CPU per request."""
+    overhead = [lat - took for lat, took in zip(samples.latencies, samples.tooks, strict=True)]
+    done = len(samples.latencies)
+    return {
+        "requests": done,
+        "errors": samples.errors,
+        "throughput_rps": round(done / seconds, 1),
+        "latency_ms": _percentiles(samples.latencies),
+        "search_took_ms": _percentiles(samples.tooks),
+        "overhead_ms": _percentiles(overhead),
+        "cpu_ms_per_request": (
+            round(cpu_seconds * 1000 / done, 3) if cpu_seconds is not None and done else None
+        ),
+    }
+
+
+async def measure_mode(
+    target: Target, mode: str, value: float, seconds: float, connections: int, pid: int | None
 ) -> dict[str, Any]:
-    """Every mix through the API, then the same search bodies directly against the server."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    """One mode (``closed`` with ``value`` clients, ``open`` at ``value`` requests/s)."""
+    warm = await closed_loop(target, 2, 0.5)  # connections, pools and caches
+    del warm
+    before = process_cpu_seconds(pid)
+    started = time.perf_counter()
+    if mode == "closed":
+        samples = await closed_loop(target, int(value), seconds)
+    else:
+        samples = await open_loop(target, value, connections, seconds)
+    elapsed = time.perf_counter() - started
+    after = process_cpu_seconds(pid)
+    cpu = after - before if before is not None and after is not None else None
+    return summarise(samples, elapsed, cpu)
+
+
+def modes(concurrency: list[int], rates: list[float]) -> list[tuple[str, str, float]]:
+    """(key, mode, value) for every measurement of a run."""
+    found = [(f"concurrency_{n}", "closed", float(n)) for n in concurrency]
+    found += [(f"open_{rate:g}rps", "open", rate) for rate in rates]
+    return found
+
+
+async def measure_run(
+    api_url: str,
+    search_url: str,
+    kb: KnowledgeBase,
+    plan: list[tuple[str, str, float]],
+    seconds: float,
+    connections: int,
+    api_pid: int | None,
+    search_pid: int | None,
+) -> dict[str, Any]:
+    """Every mode and mix once, through the API and directly against the search server."""
     results: dict[str, Any] = {}
-    async with (
-        httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as api,
-        httpx.AsyncClient(base_url=es_url, timeout=60, limits=limits) as es,
-    ):
+    api_host = urlsplit(api_url).netloc
+    search_host = urlsplit(search_url).netloc
+    for key, mode, value in plan:
+        results[key] = {}
         for name, params in MIXES.items():
-
-            async def via_api(params: dict[str, Any] = params) -> int | None:
-                response = await api.get("/search", params=params)
-                took: int | None = response.json().get("took_ms") if response.is_success else None
-                return took
-
-            await _load(via_api, min(concurrency, 4), 1.0)  # warm-up (KB, pools, caches)
-            latencies, tooks, errors = await _load(via_api, concurrency, seconds)
-            overhead = [lat - took for lat, took in zip(latencies, tooks, strict=True)]
-
-            body = _direct_body(params, kb)
-
-            async def direct(body: dict[str, Any] = body) -> int | None:
-                response = await es.post(f"/{ALIAS}/_search", json=body)
-                took: int | None = response.json().get("took") if response.is_success else None
-                return took
-
-            await _load(direct, min(concurrency, 4), 1.0)
-            direct_latencies, _, direct_errors = await _load(direct, concurrency, seconds)
-            results[name] = {
+            query = urlencode(params)
+            api = Target(api_url, get_request(api_host, f"/search?{query}"), api=True)
+            body = json.dumps(_direct_body(params, kb)).encode()
+            direct = Target(
+                search_url, post_request(search_host, f"/{ALIAS}/_search", body), api=False
+            )
+            via_api = await measure_mode(api, mode, value, seconds, connections, api_pid)
+            straight = await measure_mode(direct, mode, value, seconds, connections, search_pid)
+            results[key][name] = {
                 "params": params,
-                "requests": len(latencies),
-                "errors": errors,
-                "throughput_rps": round(len(latencies) / seconds, 1),
-                "api_latency_ms": _percentiles(latencies),
-                "search_took_ms": _percentiles(tooks),
-                "gateway_overhead_ms": _percentiles(overhead),
-                "direct_search_latency_ms": _percentiles(direct_latencies),
-                "direct_errors": direct_errors,
+                "requests": via_api["requests"],
+                "errors": via_api["errors"],
+                "throughput_rps": via_api["throughput_rps"],
+                "api_latency_ms": via_api["latency_ms"],
+                "search_took_ms": via_api["search_took_ms"],
+                "gateway_overhead_ms": via_api["overhead_ms"],
+                "api_cpu_ms_per_request": via_api["cpu_ms_per_request"],
+                "direct_search_latency_ms": straight["latency_ms"],
+                "direct_errors": straight["errors"],
+                "direct_throughput_rps": straight["throughput_rps"],
+                "search_server_cpu_ms_per_request": straight["cpu_ms_per_request"],
             }
+            row = results[key][name]
             print(
-                f"{name:18s} n={len(latencies):5d} api p50={results[name]['api_latency_ms']['p50']}"
-                f" p99={results[name]['api_latency_ms']['p99']} overhead"
-                f" p50={results[name]['gateway_overhead_ms']['p50']}"
-                f" p99={results[name]['gateway_overhead_ms']['p99']} direct"
-                f" p99={results[name]['direct_search_latency_ms'].get('p99')}"
+                f"  {key:16s} {name:18s} n={row['requests']:5d} err={row['errors']}"
+                f" rps={row['throughput_rps']:7.1f} overhead p50={_p(row, 'p50')}"
+                f" p99={_p(row, 'p99')} cpu/req={row['api_cpu_ms_per_request']}"
+                f" | direct p50={row['direct_search_latency_ms'].get('p50')}"
+                f" p99={row['direct_search_latency_ms'].get('p99')}",
+                flush=True,
             )
     return results
+
+
+def _p(row: dict[str, Any], quantile: str) -> Any:
+    return row["gateway_overhead_ms"].get(quantile)
 
 
 def _direct_body(params: dict[str, Any], kb: KnowledgeBase) -> dict[str, Any]:
@@ -222,66 +484,153 @@ def _direct_body(params: dict[str, Any], kb: KnowledgeBase) -> dict[str, Any]:
     return request
 
 
-def replay_app(upstream: str) -> Any:
-    """An ASGI app answering each distinct request from memory after proxying it once."""
-    recorded: dict[tuple[str, str, bytes, bytes], tuple[int, list[Any], bytes]] = {}
-    locks: dict[tuple[str, str, bytes, bytes], asyncio.Lock] = {}
-    client = httpx.AsyncClient(base_url=upstream, timeout=120)
-    kept = {b"content-type", b"x-elastic-product"}
+# --------------------------------------------------------------------------- replay proxy
 
-    async def fetch(scope: dict[str, Any], body: bytes) -> tuple[int, list[Any], bytes]:
-        query = scope["query_string"].decode()
-        response = await client.request(
-            scope["method"],
-            scope["path"] + (f"?{query}" if query else ""),
+
+_REASONS = {200: b"OK", 201: b"Created", 400: b"Bad Request", 404: b"Not Found"}
+
+
+class ReplayProxy:
+    """An HTTP/1.1 proxy to the search server answering each distinct search from memory.
+
+    The first time a ``_search`` request (method, target, body) is seen it is forwarded and
+    its answer recorded; later ones are answered from memory in microseconds. With
+    ``sink_spans`` a bulk write into the span index is answered "stored" without being
+    forwarded (the gateway's exporter still does all its work). Everything else is forwarded.
+    """
+
+    def __init__(self, upstream: str, sink_spans: bool = True, span_index: str = "") -> None:
+        self.upstream = upstream
+        self.sink_spans = sink_spans
+        self.span_marker = f'"_index":"{span_index or ApiSettings().trace_index}"'.encode()
+        self.recorded: dict[tuple[bytes, bytes, bytes], tuple[int, bytes]] = {}
+        self.locks: dict[tuple[bytes, bytes, bytes], asyncio.Lock] = {}
+        self.client = httpx.AsyncClient(base_url=upstream, timeout=120)
+
+    async def forward(self, method: bytes, target: bytes, body: bytes) -> tuple[int, bytes]:
+        """Ask the search server."""
+        response = await self.client.request(
+            method.decode(),
+            target.decode(),
             content=body,
             headers={"content-type": "application/json"},
         )
-        headers = [
-            (k.lower().encode(), v.encode())
-            for k, v in response.headers.items()
-            if k.lower().encode() in kept
-        ]
-        return response.status_code, headers, response.content
+        return response.status_code, response.content
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        key = (scope["method"], scope["path"], scope["query_string"], body)
-        answer = recorded.get(key)
-        if answer is None:
-            async with locks.setdefault(key, asyncio.Lock()):  # one recording per request
-                answer = recorded.get(key) or await fetch(scope, body)
-                if scope["path"].endswith("/_search"):
-                    recorded[key] = answer
-        status, headers, content = answer
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+    async def answer(self, method: bytes, target: bytes, body: bytes) -> tuple[int, bytes]:
+        """The recorded answer, a sunk span write, or the search server's answer."""
+        key = (method, target, body)
+        found = self.recorded.get(key)
+        if found is not None:
+            return found
+        path = target.split(b"?", 1)[0]
+        if self.sink_spans and path.endswith(b"/_bulk") and self.span_marker in body[:400]:
+            return 200, b'{"took":0,"errors":false,"items":[]}'
+        if not path.endswith(b"/_search"):
+            return await self.forward(method, target, body)
+        async with self.locks.setdefault(key, asyncio.Lock()):  # one recording per request
+            found = self.recorded.get(key)
+            if found is None:
+                found = await self.forward(method, target, body)
+                if found[0] == 200:
+                    self.recorded[key] = found
+        return found
 
-    return app
+    async def serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Answer requests on one keep-alive connection until the client closes it."""
+        try:
+            while True:
+                try:
+                    first, headers = await read_head(reader)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                method, target, _ = first.split(b" ", 2)
+                body = await read_body(reader, headers)
+                status, content = await self.answer(method, target, body)
+                writer.write(
+                    b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
+                    b"x-elastic-product: Elasticsearch\r\ncontent-length: %d\r\n\r\n"
+                    % (status, _REASONS.get(status, b"Other"), len(content))
+                    + content
+                )
+        finally:
+            writer.close()
+
+    async def run(self, port: int) -> None:
+        """Serve forever on loopback."""
+        server = await asyncio.start_server(self.serve_connection, "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
 
 
-def serve_replay(port: int, upstream: str) -> None:
+def serve_replay(port: int, upstream: str, sink_spans: bool) -> None:
     """Run the replaying proxy (a child process of the benchmark)."""
-    import uvicorn
+    asyncio.run(ReplayProxy(upstream, sink_spans).run(port))
 
-    uvicorn.run(replay_app(upstream), host="127.0.0.1", port=port, log_level="warning")
+
+# --------------------------------------------------------------------------- main
+
+
+def api_child(stack: LocalStack, workers: int) -> Child:
+    """The API: ``khabar serve api`` (one process) or uvicorn's multi-process mode."""
+    child = stack.service_child("api")
+    if workers > 1:
+        child.argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "services.api.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(stack.ports.api),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+    return child
+
+
+def summary_rows(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per mode and mix: overhead p50/p99, throughput and CPU per request of every run."""
+    rows: dict[str, Any] = {}
+    for run in runs:
+        for key, mixes in run["results"].items():
+            for name, row in mixes.items():
+                entry = rows.setdefault(key, {}).setdefault(
+                    name, {"overhead_p50_ms": [], "overhead_p99_ms": [], "throughput_rps": []}
+                )
+                entry["overhead_p50_ms"].append(row["gateway_overhead_ms"].get("p50"))
+                entry["overhead_p99_ms"].append(row["gateway_overhead_ms"].get("p99"))
+                entry["throughput_rps"].append(row["throughput_rps"])
+                entry.setdefault("api_cpu_ms_per_request", []).append(row["api_cpu_ms_per_request"])
+                entry.setdefault("direct_p99_ms", []).append(
+                    row["direct_search_latency_ms"].get("p99")
+                )
+    return rows
 
 
 def main() -> None:
     """Run the benchmark and write the JSON report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--docs", type=int, default=500)
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--docs", type=int, default=400)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per mode, mix and target")
     parser.add_argument(
-        "--concurrency", default="1,50", help="comma-separated client counts, one run each"
+        "--concurrency", default="1,50", help="comma-separated closed-loop client counts"
     )
+    parser.add_argument(
+        "--rates", default="100,200", help="comma-separated open-loop rates (requests/s)"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=50, help="connections of the open-loop mode"
+    )
+    parser.add_argument("--runs", type=int, default=2, help="repeat every measurement")
+    parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("bench/api.json"))
     parser.add_argument(
         "--backend",
@@ -290,10 +639,18 @@ def main() -> None:
         help="replay: the API talks to a recording proxy that answers from memory (isolates "
         "the gateway); direct: the API talks to the local search server itself.",
     )
-    parser.add_argument("--serve-replay", nargs=2, metavar=("PORT", "UPSTREAM"))
+    parser.add_argument(
+        "--spans",
+        choices=["sink", "store"],
+        default="sink",
+        help="replay only: answer the gateway's span writes without indexing them (sink) or "
+        "forward them to the search server (store).",
+    )
+    parser.add_argument("--serve-replay", nargs=3, metavar=("PORT", "UPSTREAM", "SPANS"))
     args = parser.parse_args()
     if args.serve_replay:
-        serve_replay(int(args.serve_replay[0]), args.serve_replay[1])
+        port, upstream, spans = args.serve_replay
+        serve_replay(int(port), upstream, spans == "sink")
         return
 
     directory = Path(tempfile.mkdtemp(prefix="khabar-bench-api-"))
@@ -304,6 +661,11 @@ def main() -> None:
     if args.backend == "replay":
         env["KHABAR_ELASTICSEARCH_URL"] = replay_url
     stack = LocalStack(directory, ports, extra_env=env)
+    plan = modes(
+        [int(c) for c in args.concurrency.split(",") if c],
+        [float(r) for r in args.rates.split(",") if r],
+    )
+    runs: list[dict[str, Any]] = []
     try:
         stack.start_infrastructure()
         if args.backend == "replay":
@@ -316,6 +678,7 @@ def main() -> None:
                         "--serve-replay",
                         str(replay_port),
                         stack.elasticsearch_url,
+                        args.spans,
                     ],
                     {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
                     directory / "logs" / "replay.log",
@@ -323,13 +686,33 @@ def main() -> None:
                 )
             )
         asyncio.run(seed(stack.elasticsearch_url, args.docs))
-        stack.start_services(("api",))
+        stack.start_child(api_child(stack, args.api_workers))
         kb = KnowledgeBase.load()
         search_url = replay_url if args.backend == "replay" else stack.elasticsearch_url
-        results = {
-            f"concurrency_{n}": asyncio.run(measure(stack.api_url, search_url, n, args.seconds, kb))
-            for n in (int(c) for c in args.concurrency.split(","))
-        }
+        api_pid = _pid(stack.children["api"])
+        search_pid = _pid(stack.children["replay" if args.backend == "replay" else "elasticsearch"])
+        for number in range(1, args.runs + 1):
+            started = load_average()
+            print(f"run {number}/{args.runs}, load average {started}", flush=True)
+            results = asyncio.run(
+                measure_run(
+                    stack.api_url,
+                    search_url,
+                    kb,
+                    plan,
+                    args.seconds,
+                    args.connections,
+                    api_pid,
+                    search_pid,
+                )
+            )
+            runs.append(
+                {
+                    "load_average_start": started,
+                    "load_average_end": load_average(),
+                    "results": results,
+                }
+            )
     finally:
         stack.stop()
         stack.clean()
@@ -338,16 +721,49 @@ def main() -> None:
         "backend": args.backend,
         "docs": args.docs,
         "concurrency": args.concurrency,
+        "open_loop_rates_rps": args.rates,
+        "open_loop_connections": args.connections,
         "seconds_per_mix": args.seconds,
+        "repetitions": args.runs,
+        "api_workers": args.api_workers,
+        "span_writes": args.spans if args.backend == "replay" else "store",
+        "load_generator": "asyncio HTTP/1.1 keep-alive connections (one per client)",
         "cpu_count": os.cpu_count(),
         "note": "client, gateway and search server share the machine's cores; the overhead "
-        "includes waiting for a CPU under load. took is whole milliseconds.",
+        "includes waiting for a CPU under load. took is whole milliseconds; the local search "
+        "server reports took = 0 and the replay proxy returns the recorded took, so here the "
+        "overhead is the whole API latency. concurrency_N = closed loop with N clients "
+        "(latency = N / throughput once a CPU is saturated); open_<R>rps = open loop at R "
+        "requests/s over open_loop_connections connections, latency from the scheduled send "
+        "time. api_cpu_ms_per_request = the API process's user+system CPU per request.",
         "measured_at": datetime.now(UTC).isoformat(),
-        "runs": results,
+        "load_average": [
+            {"start": run["load_average_start"], "end": run["load_average_end"]} for run in runs
+        ],
+        "runs": runs[0]["results"] if runs else {},
+        "repeat_runs": [run["results"] for run in runs[1:]],
+        "summary": summary_rows(runs),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print_summary(report)
     print(f"wrote {args.out}")
+
+
+def _pid(child: Child) -> int | None:
+    return child.process.pid if child.process is not None else None
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    """Overhead p50/p99 per mode and mix, each run, with the load average."""
+    print("load average per run (start -> end):", report["load_average"])
+    for key, mixes in report["summary"].items():
+        for name, entry in mixes.items():
+            print(
+                f"{key:16s} {name:18s} overhead p50 {entry['overhead_p50_ms']}"
+                f" p99 {entry['overhead_p99_ms']} ms, {entry['throughput_rps']} req/s,"
+                f" api cpu {entry['api_cpu_ms_per_request']} ms/req"
+            )
 
 
 if __name__ == "__main__":
