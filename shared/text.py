@@ -27,14 +27,17 @@ article costs microseconds, and :func:`normalize_text` is idempotent.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 __all__ = [
+    "ASTRAL",
     "BIDI_CONTROLS",
     "ZERO_WIDTH",
     "clean_control",
     "normalize_char_preserving",
     "normalize_text",
+    "unicode_class",
 ]
 
 #: Zero-width characters that change rendering, never meaning (ZWSP, ZWNJ, ZWJ, WJ, BOM, SHY).
@@ -45,6 +48,34 @@ BIDI_CONTROLS = frozenset(
 )
 
 # --------------------------------------------------------------------------- character classes
+
+
+def unicode_class(categories: tuple[str, ...], extra: str, first: int, last: int) -> str:
+    """A regex class of the code points in ``first..last`` whose Unicode category starts with
+    one of ``categories`` (``("L", "M")`` = letters and marks), plus the characters in ``extra``.
+
+    Build BMP classes (``last <= 0xFFFF``) and astral ones separately, the astral one behind
+    :data:`ASTRAL`: ``re`` tests a BMP-only class with a bitmap, but a class with astral ranges
+    by walking its hundreds of ranges for every character (about 12x slower on news text).
+    """
+    ranges: list[tuple[int, int]] = []
+    for code in range(first, last + 1):
+        ch = chr(code)
+        if unicodedata.category(ch).startswith(categories) or ch in extra:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    parts = []
+    for lo, hi in ranges:
+        first_char, last_char = re.escape(chr(lo)), re.escape(chr(hi))
+        parts.append(first_char if lo == hi else f"{first_char}-{last_char}")
+    return "[" + "".join(parts) + "]"
+
+
+#: A cheap lookahead for "the next character is astral", to put before an astral class.
+ASTRAL = "(?=[\U00010000-\U0010ffff])"
+
 
 #: Arabic-script combining marks removed for search: harakat, Quranic annotation marks,
 #: superscript alef, the combining hamza/madda, and tatweel (a letter, but pure decoration).

@@ -31,7 +31,6 @@ import gzip
 import hashlib
 import json
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from shared.text import normalize_text
+from shared.text import ASTRAL, normalize_text, unicode_class
 
 __all__ = [
     "DEFAULT_KB_PATH",
@@ -95,22 +94,13 @@ class GazetteerHit:
 # --------------------------------------------------------------------------- tokenisation
 
 
-def _mark_class() -> str:
-    """A regex class of every combining mark (Mn, Mc, Me) plus ZWJ/ZWNJ and soft hyphen."""
-    ranges: list[tuple[int, int]] = []
-    for code in range(0x0300, 0x10000):
-        if unicodedata.category(chr(code))[0] == "M":
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
-    parts = [f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges]
-    return "[" + "".join(parts) + "\\u200c\\u200d\\u00ad]"
-
-
 #: A token: letters, digits and the marks that belong to them (Devanagari matras and virama,
-#: Arabic harakat), so a word is never split inside. Punctuation, spaces, ``_`` and ``-`` split.
-_TOKEN_RE = re.compile(f"(?:[^\\W_]|{_mark_class()})+")
+#: Arabic harakat) plus ZWNJ, ZWJ and soft hyphen, so a word is never split inside.
+#: Punctuation, spaces, ``_`` and ``-`` split. (Astral letters and digits end at U+3134A; astral
+#: marks split, as they always have here.)
+_WORD_BMP = unicode_class(("L", "N", "M"), "\u200c\u200d\u00ad", 0, 0xFFFF)
+_WORD_ASTRAL = unicode_class(("L", "N"), "", 0x10000, 0x3FFFF)
+_TOKEN_RE = re.compile(f"(?:{_WORD_BMP}+|{ASTRAL}{_WORD_ASTRAL})+")
 _INVISIBLE_EDGE = "\u200c\u200d\u00ad"
 
 

@@ -99,18 +99,25 @@ def gazetteer_tags(
     gazetteer: Mapping[str, str],
     first_len: Mapping[str, int],
     stops: Sequence[int] | None = None,
+    starts: Iterable[int] | None = None,
 ) -> list[str]:
     """BIO gazetteer tags (``B-LOC:city``) of normalised words, or ``""``.
 
     ``gazetteer`` maps space-joined normalised word n-grams to ``TYPE:kind``; ``first_len`` maps
     each n-gram's first word to the longest n-gram starting with it.  Longest match first, left to
     right, never overlapping.  ``stops[i]`` is where word ``i``'s sentence ends (no match runs
-    past it); without it the words are one sentence.
+    past it); without it the words are one sentence.  ``starts``, when the caller knows them,
+    are the positions (ascending) whose word begins some n-gram: only those are tried.
     """
     size = len(normalized)
     tags = [""] * size
     next_free = 0
-    for i, longest in enumerate(map(first_len.get, normalized)):
+    positions = (
+        enumerate(map(first_len.get, normalized))
+        if starts is None
+        else ((i, first_len.get(normalized[i])) for i in starts)
+    )
+    for i, longest in positions:
         if not longest or i < next_free:
             continue
         stop = size if stops is None else stops[i]
@@ -218,11 +225,20 @@ class FeatureExtractor:
         self._cache[word] = entry
         return entry
 
-    def gazetteer(self, normalized: Sequence[str], stops: Sequence[int] | None = None) -> list[str]:
+    def gazetteer(
+        self,
+        normalized: Sequence[str],
+        stops: Sequence[int] | None = None,
+        starts: Iterable[int] | None = None,
+    ) -> list[str]:
         """Gazetteer tags of normalised words (see :func:`gazetteer_tags`; ``[]`` without one)."""
         if not self._gazetteer:
             return []
-        return gazetteer_tags(normalized, self._gazetteer, self._first_len, stops)
+        return gazetteer_tags(normalized, self._gazetteer, self._first_len, stops, starts)
+
+    def longest_gazetteer_match(self, normalized: str) -> int:
+        """Words in the longest gazetteer n-gram that starts with this word (0: none)."""
+        return self._first_len.get(normalized, 0)
 
     def sentence_features(self, words: Sequence[str]) -> list[list[str]]:
         """CRFsuite attributes for every token of one sentence."""

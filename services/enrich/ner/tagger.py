@@ -21,13 +21,16 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 import pycrfsuite
+from numba import njit
 
 from . import english
 from .crf import CompiledCrf, Floats, Ints, decode
@@ -81,8 +84,6 @@ class _CrfModel:
     sentence-level features (edges, word bigrams, gazetteer tags), which are looked up directly.
     """
 
-    _OWN, _PREV, _NEXT, _PREV2, _NEXT2 = range(5)
-
     def __init__(self, language: str, directory: resources.abc.Traversable) -> None:
         # CRFsuite reads the model buffer in place: the bytes must outlive the open tagger.
         model = directory.joinpath(f"{language}.crfsuite").read_bytes()
@@ -104,25 +105,43 @@ class _CrfModel:
         )
         score = self.crf.score
         self._bias = score(["bias"])
-        self._edges = [score([name]) for name in ("BOS", "BOS2", "EOS", "EOS2")]
-        self._bigram_prev = self.crf.prefixed("b-=")  # "a|b" -> scores added to b
-        self._bigram_next = self.crf.prefixed("b+=")  # "a|b" -> scores added to a
+        self._edges = np.stack([score([name]) for name in ("BOS", "BOS2", "EOS", "EOS2")])
+        self._bigrams = _BigramTable(
+            self.crf.prefixed("b-="),  # "a|b" -> scores added to b
+            self.crf.prefixed("b+="),  # "a|b" -> scores added to a
+            len(self.labels),
+        )
         self._rows: dict[str, int] = {}
         self._normalized: list[str] = []
         self._table: Floats = np.zeros((4096, 5, len(self.labels)))
+        # per row: the word's id in the bigram vocabulary (-1: in no bigram) and the length of
+        # the longest gazetteer n-gram it starts (0: none)
+        self._row_bigram: Ints = np.zeros(4096, dtype=np.int64)
+        self._row_gazetteer: Ints = np.zeros(4096, dtype=np.int64)
         self._gazetteer_cache: dict[str, tuple[Floats, Floats, Floats]] = {}
-        # compile (or load the cached build of) the decoder now, not on the first article
-        decode(self._table[0, :1], np.array([0, 1]), self.crf.transitions)
+        # compile (or load the cached builds of) the kernels now, not on the first article
+        one = np.array([0, 1])
+        decode(
+            _state_scores(one[:1], one, self._table, self._bias, self._edges),
+            one,
+            self.crf.transitions,
+        )
 
     def _add_word(self, word: str) -> int:
         """Score a word not seen before and give it a row of the table."""
         row = len(self._rows)
         if row == len(self._table):
             self._table = np.concatenate([self._table, np.zeros_like(self._table)])
+            self._row_bigram = np.concatenate([self._row_bigram, np.zeros_like(self._row_bigram)])
+            self._row_gazetteer = np.concatenate(
+                [self._row_gazetteer, np.zeros_like(self._row_gazetteer)]
+            )
         normalized, *by_offset = self.features.word_features(word)
         score = self.crf.score
         for offset, attributes in enumerate(by_offset):
             self._table[row, offset] = score(attributes)
+        self._row_bigram[row] = self._bigrams.word_id(normalized)
+        self._row_gazetteer[row] = self.features.longest_gazetteer_match(normalized)
         self._rows[word] = row
         self._normalized.append(normalized)
         return row
@@ -141,60 +160,45 @@ class _CrfModel:
         return cached
 
     def emissions(self, words: list[str], starts: Ints) -> Floats:
-        """Label scores of every token; sentence ``s`` is ``words[starts[s]:starts[s + 1]]``."""
+        """Label scores of every token; sentence ``s`` is ``words[starts[s]:starts[s + 1]]``.
+
+        The same sums as CRFsuite's over :meth:`FeatureExtractor.sentence_features`: cached
+        per-word rows at the five offsets and the sentence edges (one compiled loop), word
+        bigrams (one sorted-array lookup for all pairs), gazetteer tags (tried only where a
+        gazetteer n-gram can start).
+        """
         if len(self._rows) + len(words) > _MAX_WORDS:  # never mid-text: rows must stay valid
             self._rows.clear()
             self._normalized.clear()
         get = self._rows.get
-        found = [get(w, -1) for w in words]
-        if -1 in found:
+        found = list(map(get, words))
+        if None in found:
             for i, word in enumerate(words):
-                if found[i] < 0:
+                if found[i] is None:
                     row = get(word)
                     found[i] = self._add_word(word) if row is None else row
         rows = np.array(found, dtype=np.int64)
-        table = self._table
-        lengths = np.diff(starts)
-        index = np.arange(len(words))
-        pos = index - np.repeat(starts[:-1], lengths)  # position in the sentence
-        stops = np.repeat(starts[1:], lengths)  # end of the token's sentence
-        rpos = stops - 1 - index  # tokens after it in the sentence
-        scores: Floats = table[rows, self._OWN] + self._bias
-        for mask, shift, offset, edge in (
-            (pos >= 1, -1, self._PREV, None),
-            (pos >= 2, -2, self._PREV2, None),
-            (rpos >= 1, 1, self._NEXT, None),
-            (rpos >= 2, 2, self._NEXT2, None),
-            (pos == 0, 0, 0, 0),
-            (pos == 1, 0, 0, 1),
-            (rpos == 0, 0, 0, 2),
-            (rpos == 1, 0, 0, 3),
-        ):
-            at = np.flatnonzero(mask)
-            if edge is None:
-                scores[at] += table[rows[at + shift], offset]
-            else:
-                scores[at] += self._edges[edge]
-        normalized = [self._normalized[r] for r in found]
-        # word bigrams: pair i joins tokens i and i + 1 (only inside a sentence)
-        pairs = [a + "|" + b for a, b in zip(normalized, normalized[1:], strict=False)]
-        inside = (rpos[:-1] >= 1).tolist()
-        for i, weight in enumerate(map(self._bigram_prev.get, pairs)):
-            if weight is not None and inside[i]:
-                scores[i + 1] += weight
-        for i, weight in enumerate(map(self._bigram_next.get, pairs)):
-            if weight is not None and inside[i]:
-                scores[i] += weight
-        tags = self.features.gazetteer(normalized, stops.tolist())
-        pos_list = pos.tolist()
-        for i, tag in enumerate(tags):
-            if tag:
-                own, before, after = self._gazetteer_scores(tag)
-                scores[i] += own
-                if pos_list[i] > 0:
-                    scores[i - 1] += before
-                if rpos[i] > 0:
-                    scores[i + 1] += after
+        scores = _state_scores(rows, starts, self._table, self._bias, self._edges)
+        if len(words) > 1:
+            # pair i joins tokens i and i + 1; pairs across a sentence boundary do not count
+            inside = np.ones(len(words) - 1, dtype=bool)
+            inside[starts[1:-1] - 1] = False
+            self._bigrams.add(scores, self._row_bigram[rows], inside)
+        candidates = np.flatnonzero(self._row_gazetteer[rows])
+        if candidates.size:
+            lengths = np.diff(starts)
+            stops = np.repeat(starts[1:], lengths).tolist()  # end of each token's sentence
+            normalized = [self._normalized[r] for r in cast(list[int], found)]
+            tags = self.features.gazetteer(normalized, stops, candidates.tolist())
+            first = set(starts[:-1].tolist())
+            for i, tag in enumerate(tags):
+                if tag:
+                    own, before, after = self._gazetteer_scores(tag)
+                    scores[i] += own
+                    if i not in first:
+                        scores[i - 1] += before
+                    if i + 1 < stops[i]:
+                        scores[i + 1] += after
         return scores
 
     def tag(self, words: list[str], starts: Ints) -> tuple[list[str], list[float]]:
@@ -214,6 +218,101 @@ class _CrfModel:
         probs = np.where(unsure, entity.max(axis=1), np.where(sure_outside, 1.0, probs))
         labels = self.labels
         return [labels[i] for i in best.tolist()], probs.tolist()
+
+
+class _BigramTable:
+    """Word-bigram weights looked up for all pairs of a text at once.
+
+    The model's bigram features are ``b-=a|b`` (scores added to ``b``) and ``b+=a|b`` (added to
+    ``a``). Every word in some bigram gets an id; a pair of ids is one integer key, and the keys
+    live in one sorted array, so a text's pairs are found with one ``searchsorted``.
+    """
+
+    def __init__(
+        self, before: Mapping[str, Floats], after: Mapping[str, Floats], labels: int
+    ) -> None:
+        pairs = {pair for pair in (*before, *after) if _split_pair(pair) is not None}
+        vocabulary: dict[str, int] = {}
+        for pair in pairs:
+            for word in cast(tuple[str, str], _split_pair(pair)):
+                vocabulary.setdefault(word, len(vocabulary))
+        self._vocabulary = vocabulary
+        self._size = max(len(vocabulary), 1)
+        keyed = sorted(
+            (self._key(vocabulary, cast(tuple[str, str], _split_pair(pair))), pair)
+            for pair in pairs
+        )
+        self._keys: Ints = np.array([key for key, _ in keyed], dtype=np.int64)
+        zero = np.zeros(labels)
+        self._before: Floats = np.array([before.get(p, zero) for _, p in keyed]).reshape(-1, labels)
+        self._after: Floats = np.array([after.get(p, zero) for _, p in keyed]).reshape(-1, labels)
+
+    def _key(self, vocabulary: Mapping[str, int], pair: tuple[str, str]) -> int:
+        return vocabulary[pair[0]] * self._size + vocabulary[pair[1]]
+
+    def word_id(self, normalized: str) -> int:
+        """The word's id in the bigram vocabulary; -1 when it is in no bigram."""
+        return self._vocabulary.get(normalized, -1)
+
+    def add(self, scores: Floats, ids: Ints, inside: npt.NDArray[np.bool_]) -> None:
+        """Add the weights of every known pair ``(ids[i], ids[i + 1])`` where ``inside[i]``."""
+        if not len(self._keys):
+            return
+        left, right = ids[:-1], ids[1:]
+        at = np.flatnonzero(inside & (left >= 0) & (right >= 0))
+        if not at.size:
+            return
+        keys = left[at] * self._size + right[at]
+        slots = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        known = self._keys[slots] == keys
+        at, slots = at[known], slots[known]
+        scores[at + 1] += self._before[slots]
+        scores[at] += self._after[slots]
+
+
+def _split_pair(pair: str) -> tuple[str, str] | None:
+    """``"a|b"`` as ``(a, b)``. Words hold no ``|`` except the token ``|`` itself, so the split
+    is the one whose both sides are ``|`` or free of it."""
+    for cut in range(len(pair)):
+        if pair[cut] != "|":
+            continue
+        a, b = pair[:cut], pair[cut + 1 :]
+        if a and b and (a == "|" or "|" not in a) and (b == "|" or "|" not in b):
+            return a, b
+    return None
+
+
+@njit(cache=True, nogil=True)
+def _state_scores(
+    rows: Ints, starts: Ints, table: Floats, bias: Floats, edges: Floats
+) -> Floats:  # pragma: no cover - compiled; covered through emissions()
+    """Every token's own row plus its neighbours' rows (offsets -1, +1, -2, +2 inside its
+    sentence), the bias and the sentence-edge features (BOS, BOS2, EOS, EOS2)."""
+    size = table.shape[2]
+    scores = np.empty((rows.shape[0], size))
+    for s in range(starts.shape[0] - 1):
+        first, stop = starts[s], starts[s + 1]
+        for i in range(first, stop):
+            for j in range(size):
+                value = table[rows[i], 0, j] + bias[j]
+                if i >= first + 1:
+                    value += table[rows[i - 1], 1, j]
+                if i >= first + 2:
+                    value += table[rows[i - 2], 3, j]
+                if i + 1 < stop:
+                    value += table[rows[i + 1], 2, j]
+                if i + 2 < stop:
+                    value += table[rows[i + 2], 4, j]
+                if i == first:
+                    value += edges[0, j]
+                elif i == first + 1:
+                    value += edges[1, j]
+                if i == stop - 1:
+                    value += edges[2, j]
+                elif i == stop - 2:
+                    value += edges[3, j]
+                scores[i, j] = value
+    return scores
 
 
 def _decode(

@@ -15,7 +15,8 @@ very long sentences are cut so the CRF's sequences stay short.
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from shared.text import ASTRAL, unicode_class
 
 __all__ = ["MAX_SENTENCE_TOKENS", "Span", "sentences", "tokenize"]
 
@@ -33,41 +34,20 @@ _ABBREVIATIONS = frozenset(
 _JOINERS = "\u200c\u200d"
 
 
-def _char_class(predicate_categories: tuple[str, ...], extra: str, first: int, last: int) -> str:
-    """A regex class of the code points in ``first..last`` whose category starts with one given
-    (plus ``extra``)."""
-    ranges: list[tuple[int, int]] = []
-    for code in range(first, last + 1):
-        ch = chr(code)
-        if unicodedata.category(ch).startswith(predicate_categories) or ch in extra:
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
-    parts = []
-    for lo, hi in ranges:
-        first_char, last_char = re.escape(chr(lo)), re.escape(chr(hi))
-        parts.append(first_char if lo == hi else f"{first_char}-{last_char}")
-    return "[" + "".join(parts) + "]"
-
-
 # Each class is split into its Basic Multilingual Plane part and its astral part (the planes up
-# to U+1FFFF; anything beyond is neither): ``re`` tests a BMP-only class with a bitmap, but a
-# class with astral ranges by walking its ~700 ranges for every character (12x slower here).
-# The astral part is only tried after a cheap "is this astral at all" lookahead.
-_ASTRAL = "(?=[\U00010000-\U0010ffff])"
-_WORD_BMP = _char_class(("L", "M", "N"), _JOINERS, 0, 0xFFFF)
-_WORD_ASTRAL = _char_class(("L", "M", "N"), "", 0x10000, 0x1FFFF)
-_SKIP_BMP = _char_class(("Z", "C"), "\t\n\r\x0b\x0c", 0, 0xFFFF)
-_SKIP_ASTRAL = _char_class(("Z", "C"), "", 0x10000, 0x1FFFF)
-_WORD_CHAR = f"(?:{_WORD_BMP}|{_ASTRAL}{_WORD_ASTRAL})"
+# to U+1FFFF; for this tagger anything beyond is neither), see :func:`unicode_class`.
+_WORD_BMP = unicode_class(("L", "M", "N"), _JOINERS, 0, 0xFFFF)
+_WORD_ASTRAL = unicode_class(("L", "M", "N"), "", 0x10000, 0x1FFFF)
+_SKIP_BMP = unicode_class(("Z", "C"), "\t\n\r\x0b\x0c", 0, 0xFFFF)
+_SKIP_ASTRAL = unicode_class(("Z", "C"), "", 0x10000, 0x1FFFF)
+_WORD_CHAR = f"(?:{_WORD_BMP}|{ASTRAL}{_WORD_ASTRAL})"
 # A digit group first (so "1,200" and "3.5" stay whole), then a word, then any single other
 # visible character.  Marks/joiners cannot start a token only by accident of regex order: a
 # stray combining mark at a word boundary simply becomes part of the following word.
 _TOKEN_RE = re.compile(
     rf"\d+(?:[.,:/٫٬]\d+)+(?!{_WORD_CHAR})"
-    rf"|(?:{_WORD_BMP}+|{_ASTRAL}{_WORD_ASTRAL})+"
-    rf"|(?!{_SKIP_BMP})(?!{_ASTRAL}{_SKIP_ASTRAL}).",
+    rf"|(?:{_WORD_BMP}+|{ASTRAL}{_WORD_ASTRAL})+"
+    rf"|(?!{_SKIP_BMP})(?!{ASTRAL}{_SKIP_ASTRAL}).",
     re.DOTALL,
 )
 _NEWLINE_RE = re.compile(r"[\n\r\u2028\u2029\x85]")

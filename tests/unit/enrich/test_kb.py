@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.enrich.kb import DEFAULT_KB_PATH, KnowledgeBase
+from services.enrich.kb import DEFAULT_KB_PATH, KnowledgeBase, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +190,33 @@ def test_offsets_valid_on_name_soup(parts: list[str]) -> None:
     text = "".join(parts)
     for hit in kb.find_mentions(text):
         assert text[hit.start : hit.end] == hit.text
+
+
+# The definition the matcher's tokens had before its classes were split into BMP and astral
+# parts for speed: letters and digits (``[^\W_]``), combining marks of the BMP, ZWNJ, ZWJ, SHY.
+_REFERENCE_MARKS = "".join(
+    chr(code) for code in range(0x300, 0x10000) if unicodedata.category(chr(code))[0] == "M"
+)
+_REFERENCE_TOKEN_RE = re.compile(
+    "(?:[^\\W_]|[" + re.escape(_REFERENCE_MARKS) + "\u200c\u200d\u00ad])+"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(min_codepoint=0x900, max_codepoint=0x97F),
+            st.characters(min_codepoint=0x600, max_codepoint=0x6FF),
+            st.characters(max_codepoint=0x3000),
+            st.characters(min_codepoint=0x10000),
+            st.sampled_from(" _-.\n\u200c\u200d\u00ad0123456789"),
+        ),
+        max_size=60,
+    )
+)
+def test_tokens_match_the_plain_definition(text: str) -> None:
+    """The split BMP/astral word classes accept exactly what the one plain class did."""
+    assert tokenize(text) == [
+        (m.start(), m.end(), m.group()) for m in _REFERENCE_TOKEN_RE.finditer(text)
+    ]
