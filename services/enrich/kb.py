@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, compress
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -101,6 +102,7 @@ class GazetteerHit:
 _WORD_BMP = unicode_class(("L", "N", "M"), "\u200c\u200d\u00ad", 0, 0xFFFF)
 _WORD_ASTRAL = unicode_class(("L", "N"), "", 0x10000, 0x3FFFF)
 _TOKEN_RE = re.compile(f"(?:{_WORD_BMP}+|{ASTRAL}{_WORD_ASTRAL})+")
+_SPLIT_RE = re.compile(f"({_TOKEN_RE.pattern})")
 _INVISIBLE_EDGE = "\u200c\u200d\u00ad"
 
 
@@ -140,6 +142,7 @@ class KnowledgeBase:
         "_case",
         "_entries",
         "_first_token_span",
+        "_prefixes",
         "_index",
         "_norm_cache",
         "_sorted_keys",
@@ -183,10 +186,15 @@ class KnowledgeBase:
             self._index[key] = tuple(ordered)
         self._case = case
         self._first_token_span: dict[str, int] = {}
+        # every proper prefix (two tokens or more) of a longer key: a match grows token by
+        # token only while what it has read so far can still become a key
+        prefixes: set[str] = set()
         for key in self._index:
             tokens = key.split(" ")
             first = tokens[0]
             self._first_token_span[first] = max(self._first_token_span.get(first, 0), len(tokens))
+            prefixes.update(" ".join(tokens[:length]) for length in range(2, len(tokens)))
+        self._prefixes = frozenset(prefixes)
         self._sorted_keys: list[str] = sorted(self._index)
         self._norm_cache: dict[str, str] = {}
 
@@ -276,35 +284,42 @@ class KnowledgeBase:
         """Every KB alias in ``text``: whole tokens, longest first, non-overlapping, in order."""
         if not text:
             return []
-        matches = list(_TOKEN_RE.finditer(text))
+        # Tokens as the odd items of a split (strings only, no match objects); offsets are
+        # running sums of the pieces' lengths, so they cost one C-level pass.
+        pieces = _SPLIT_RE.split(text)
+        tokens = pieces[1::2]
         cache = self._norm_cache
         try:
-            keys = [cache[m.group()] for m in matches]
+            keys = list(map(cache.__getitem__, tokens))
         except KeyError:
-            keys = [self._normalized(m.group()) for m in matches]
+            keys = [self._normalized(token) for token in tokens]
         first_span = self._first_token_span
-        starts = [i for i, key in enumerate(keys) if key in first_span]
+        starts = list(compress(range(len(keys)), map(first_span.__contains__, keys)))
         if not starts:
             return []
+        offsets = [0, *accumulate(map(len, pieces))]  # token k is text[offsets[2k+1]:offsets[2k+2]]
         index = self._index
         count = len(keys)
         found: list[tuple[int, int, tuple[tuple[int, float], ...]]] = []
         next_free = 0
+        prefixes = self._prefixes
         for position in starts:
             if position < next_free:
                 continue  # inside the previous mention
-            for length in range(min(first_span[keys[position]], count - position), 0, -1):
-                key = (
-                    keys[position] if length == 1 else " ".join(keys[position : position + length])
-                )
-                candidates = index.get(key)
-                if candidates is None:
-                    continue
-                start = matches[position].start()
-                end = matches[position + length - 1].end()
+            key = keys[position]
+            matched = [(1, key)] if key in index else []
+            for length in range(2, min(first_span[key], count - position) + 1):
+                key = key + " " + keys[position + length - 1]
+                if key in index:
+                    matched.append((length, key))
+                if key not in prefixes:
+                    break
+            for length, key in reversed(matched):  # the longest that passes its case rule
+                start = offsets[2 * position + 1]
+                end = offsets[2 * (position + length)]
                 if key in self._case and not self._case_ok(key, text[start:end]):
                     continue
-                found.append((start, end, candidates))
+                found.append((start, end, index[key]))
                 next_free = position + length
                 break
         return self._resolve(text, found)
