@@ -17,6 +17,7 @@ Entity extraction is pluggable: anything with ``extract(field, text, language)``
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -214,13 +215,18 @@ def _resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
             c.start,
         ),
     )
-    taken: dict[TextField, list[tuple[int, int]]] = {"title": [], "body": []}
+    # per field, the kept spans (disjoint) in order: a candidate can only overlap its neighbours
+    taken: dict[TextField, tuple[list[int], list[int]]] = {"title": ([], []), "body": ([], [])}
     kept: list[Candidate] = []
     for candidate in ranked:
-        spans = taken[candidate.field]
-        if any(candidate.start < end and start < candidate.end for start, end in spans):
+        starts, ends = taken[candidate.field]
+        at = bisect_right(starts, candidate.start)
+        if (at and ends[at - 1] > candidate.start) or (
+            at < len(starts) and starts[at] < candidate.end
+        ):
             continue
-        spans.append((candidate.start, candidate.end))
+        starts.insert(at, candidate.start)
+        ends.insert(at, candidate.end)
         kept.append(candidate)
     return sorted(kept, key=lambda c: (c.field != "title", c.start))
 

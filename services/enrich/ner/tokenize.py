@@ -15,6 +15,7 @@ very long sentences are cut so the CRF's sequences stay short.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from shared.text import ASTRAL, unicode_class
 
@@ -51,6 +52,8 @@ _TOKEN_RE = re.compile(
     re.DOTALL,
 )
 _NEWLINE_RE = re.compile(r"[\n\r\u2028\u2029\x85]")
+_BREAK_BEFORE, _FINAL = 1, 2
+_SENTENCE_END_RE = re.compile("[" + re.escape("".join(sorted(_SENTENCE_END))) + "]")
 
 
 def tokenize(text: str) -> list[Span]:
@@ -58,11 +61,12 @@ def tokenize(text: str) -> list[Span]:
     return [m.span() for m in _TOKEN_RE.finditer(text)]
 
 
-def _abbreviation(text: str, current: list[Span]) -> bool:
-    """Whether the full stop ending ``current`` follows an abbreviation or an initial."""
-    if len(current) < 2 or text[current[-1][0]] != "." or current[-2][1] != current[-1][0]:
+def _abbreviation(text: str, spans: list[Span], first: int, i: int) -> bool:
+    """Whether the full stop ``spans[i]`` follows an abbreviation or an initial (``first`` is
+    the index of the sentence's first token)."""
+    if i - first < 1 or text[spans[i][0]] != "." or spans[i - 1][1] != spans[i][0]:
         return False
-    word = text[current[-2][0] : current[-2][1]]
+    word = text[spans[i - 1][0] : spans[i - 1][1]]
     if word in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
         return True
     # Devanagari initials ("वी.", "एस.") and abbreviations ("डॉ."): Hindi ends sentences with "।".
@@ -70,23 +74,43 @@ def _abbreviation(text: str, current: list[Span]) -> bool:
 
 
 def sentences(text: str, spans: list[Span] | None = None) -> list[list[Span]]:
-    """Group the tokens of ``text`` into sentences of at most ``MAX_SENTENCE_TOKENS`` tokens."""
+    """Group the tokens of ``text`` into sentences of at most ``MAX_SENTENCE_TOKENS`` tokens.
+
+    A sentence ends after a sentence-final mark (not one ending an abbreviation), before the
+    first token after a line break, and after ``MAX_SENTENCE_TOKENS`` tokens. Only those places
+    are visited (found with two regex scans and bisection), not every token.
+    """
     if spans is None:
         spans = tokenize(text)
+    size = len(spans)
+    if not size:
+        return []
+    starts = [start for start, _ in spans]
+    # token index -> _BREAK_BEFORE (a line break precedes it) | _FINAL (a sentence-final mark)
+    events: dict[int, int] = {}
+    for match in _SENTENCE_END_RE.finditer(text):
+        i = bisect_left(starts, match.start())
+        if i < size and spans[i] == (match.start(), match.start() + 1):
+            events[i] = _FINAL
+    for match in _NEWLINE_RE.finditer(text):
+        i = bisect_left(starts, match.start())
+        if 0 < i < size:
+            events[i] = events.get(i, 0) | _BREAK_BEFORE
     result: list[list[Span]] = []
-    current: list[Span] = []
-    prev_end = 0
-    for start, end in spans:
-        if current and _NEWLINE_RE.search(text, prev_end, start):
-            result.append(current)
-            current = []
-        current.append((start, end))
-        prev_end = end
-        if (
-            end - start == 1 and text[start] in _SENTENCE_END and not _abbreviation(text, current)
-        ) or len(current) >= MAX_SENTENCE_TOKENS:
-            result.append(current)
-            current = []
-    if current:
-        result.append(current)
+    first = 0
+    for i in sorted(events):
+        while first + MAX_SENTENCE_TOKENS <= i:
+            result.append(spans[first : first + MAX_SENTENCE_TOKENS])
+            first += MAX_SENTENCE_TOKENS
+        if events[i] & _BREAK_BEFORE and i > first:
+            result.append(spans[first:i])
+            first = i
+        if events[i] & _FINAL and not _abbreviation(text, spans, first, i):
+            result.append(spans[first : i + 1])
+            first = i + 1
+    while first + MAX_SENTENCE_TOKENS <= size:
+        result.append(spans[first : first + MAX_SENTENCE_TOKENS])
+        first += MAX_SENTENCE_TOKENS
+    if first < size:
+        result.append(spans[first:])
     return result

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from services.enrich.ner import NerSpan, NerTagger
 from services.enrich.ner.corpus import clean_tags, read_split, to_bio
 from services.enrich.ner.features import FeatureExtractor, gazetteer_tags
-from services.enrich.ner.tokenize import MAX_SENTENCE_TOKENS, sentences, tokenize
+from services.enrich.ner.tokenize import _ABBREVIATIONS, MAX_SENTENCE_TOKENS, sentences, tokenize
 
 IL_NER = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "il-ner"
 
@@ -229,3 +229,76 @@ def test_bio_decoding_never_joins_across_a_sentence_or_a_gap() -> None:
     # a sentence starting at "c" splits the person; at "f" splits the place
     found = _decode(text, spans, labels, probs, frozenset({0, 2, 5}))
     assert [s.text for s in found] == ["a b", "c", "e", "f"]
+
+
+_REFERENCE_NEWLINE = re.compile(r"[\n\r\u2028\u2029\x85]")
+
+
+def _reference_sentences(text: str) -> list[list[tuple[int, int]]]:
+    """The sentence splitter as first written: one step per token."""
+    result: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    prev_end = 0
+    for start, end in tokenize(text):
+        if current and _REFERENCE_NEWLINE.search(text, prev_end, start):
+            result.append(current)
+            current = []
+        current.append((start, end))
+        prev_end = end
+        abbreviation = False
+        if len(current) >= 2 and text[current[-1][0]] == "." and current[-2][1] == current[-1][0]:
+            word = text[current[-2][0] : current[-2][1]]
+            abbreviation = (
+                word in _ABBREVIATIONS
+                or (len(word) == 1 and word.isupper())
+                or (len(word) <= 3 and "\u0900" <= word[0] <= "\u097f")
+            )
+        if (end - start == 1 and text[start] in ".?!।॥۔؟" and not abbreviation) or len(
+            current
+        ) >= MAX_SENTENCE_TOKENS:
+            result.append(current)
+            current = []
+    if current:
+        result.append(current)
+    return result
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "राम",
+                "Mr",
+                "Dr",
+                "A",
+                "डॉ",
+                "word",
+                "3.5",
+                "1,200",
+                "کراچی",
+                " ",
+                "  ",
+                "\n",
+                "\r\n",
+                "\u2028",
+                ".",
+                "?",
+                "!",
+                "।",
+                "॥",
+                "۔",
+                "؟",
+                ",",
+                "\n.",
+                ". ",
+                "x" * 3,
+            ]
+        ),
+        max_size=260,
+    ).map("".join)
+)
+def test_sentences_match_the_per_token_definition(text: str) -> None:
+    """Visiting only sentence ends and line breaks splits exactly as a walk over every token
+    (long runs included: up to 260 pieces cross the 80-token cut several times)."""
+    assert sentences(text) == _reference_sentences(text)
