@@ -11,7 +11,6 @@ consumer can act on.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -64,6 +63,7 @@ from shared.models import (
     EntityType,
     SearchResponse,
 )
+from shared.process import settle_heap
 from shared.settings import ApiSettings
 from shared.telemetry import (
     configure_telemetry,
@@ -108,8 +108,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         # Everything built so far (the knowledge base, routes, schemas, clients) lives as long
         # as the process: move it out of the collector's sight, so a full collection scans
         # only what requests allocate (it stalled every request ~70 ms otherwise).
-        gc.collect()
-        gc.freeze()
+        settle_heap()
         try:
             yield
         finally:

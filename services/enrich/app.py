@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from services.enrich.pipeline import Enricher
 from shared.models import RawArticle
+from shared.process import settle_heap
 from shared.settings import EnrichSettings
 from shared.streaming import dead_letter, hand_back, make_app, run_worker, send, working_on
 
@@ -75,6 +76,7 @@ def enricher() -> Enricher:
 
 async def _load_models() -> None:
     enricher()
+    settle_heap()  # the models and the knowledge base live as long as the process
 
 
 state.on_started.append(_load_models)
