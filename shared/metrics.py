@@ -80,6 +80,21 @@ def register_stream_metrics(app: faust.App, service: str) -> StreamMetricsCollec
     return collector
 
 
+class StatusRecorder:
+    """An ASGI ``send`` that passes messages on and remembers the response's status code."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send, default: int = 0) -> None:
+        self.send = send
+        self.status = default
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self.send(message)
+
+
 class RequestMetrics:
     """Counts and times HTTP requests by route template (ASGI middleware)."""
 
@@ -93,17 +108,11 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        recorder = StatusRecorder(send, default=500)
         try:
-            await self.app(scope, receive, record_status)
+            await self.app(scope, receive, recorder)
         finally:
+            status = recorder.status
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.requests.labels(scope["method"], route, str(status)).inc()
             self.seconds.labels(route).observe(time.perf_counter() - started)

@@ -43,10 +43,10 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.util.types import Attributes
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pythonjsonlogger.json import JsonFormatter
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.errors import ConfigurationError
-from shared.metrics import RequestMetrics, register_stream_metrics
+from shared.metrics import RequestMetrics, StatusRecorder, register_stream_metrics
 from shared.models import TraceStoreName
 from shared.settings import KhabarSettings
 
@@ -234,22 +234,16 @@ class ServerSpanMiddleware:
             attributes=_request_attributes(scope, carrier),
         )
         token = otel_context.attach(trace.set_span_in_context(span))
-        status = 0
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        recorder = StatusRecorder(send)
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, recorder)
         except BaseException as exc:
             span.record_exception(exc)
             span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
-            status = status or 500
+            recorder.status = recorder.status or 500
             raise
         finally:
+            status = recorder.status
             template = getattr(scope.get("route"), "path", None)
             if template:
                 span.update_name(f"{method} {template}")

@@ -25,7 +25,7 @@ def test_quick_bench_runs_every_chain_section(tmp_path: Path) -> None:
             "--out",
             str(out),
             "--sections",
-            "api,freshness,e2e",
+            "gateway,api,freshness,e2e",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -46,3 +46,10 @@ def test_quick_bench_runs_every_chain_section(tmp_path: Path) -> None:
     assert sections["e2e"]["chain"]["processed_in_window"] > 0
     assert sections["e2e"]["passthrough"]["processed_in_window"] > 0
     assert results["verdicts"]["scaling_two_workers_speedup"]["met"] is None
+    # the gateway's overhead comes from bench_api.py's replay-proxy run, reported beside it
+    gateway = sections["gateway"]
+    assert (out.parent / gateway["report"]).is_file()
+    assert {"concurrency_1", "concurrency_50"} <= set(gateway["overhead_p99_ms_worst_mix"])
+    overhead = results["verdicts"]["api_gateway_overhead_p99_ms"]
+    assert overhead["measured"] == gateway["overhead_p99_ms_worst_mix"]["concurrency_50"]
+    assert isinstance(overhead["met"], bool)

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.enrich.kb import DEFAULT_KB_PATH, KnowledgeBase, tokenize
+from tests.unit.enrich.strategies import mixed_script_text
 
 
 @pytest.fixture(scope="module")
@@ -203,18 +204,7 @@ _REFERENCE_TOKEN_RE = re.compile(
 
 
 @settings(max_examples=400, deadline=None)
-@given(
-    st.text(
-        alphabet=st.one_of(
-            st.characters(min_codepoint=0x900, max_codepoint=0x97F),
-            st.characters(min_codepoint=0x600, max_codepoint=0x6FF),
-            st.characters(max_codepoint=0x3000),
-            st.characters(min_codepoint=0x10000),
-            st.sampled_from(" _-.\n\u200c\u200d\u00ad0123456789"),
-        ),
-        max_size=60,
-    )
-)
+@given(mixed_script_text(" _-.\n\u200c\u200d\u00ad0123456789"))
 def test_tokens_match_the_plain_definition(text: str) -> None:
     """The split BMP/astral word classes accept exactly what the one plain class did."""
     assert tokenize(text) == [

@@ -18,6 +18,7 @@ from services.enrich.ner import NerSpan, NerTagger
 from services.enrich.ner.corpus import clean_tags, read_split, to_bio
 from services.enrich.ner.features import FeatureExtractor, gazetteer_tags
 from services.enrich.ner.tokenize import _ABBREVIATIONS, MAX_SENTENCE_TOKENS, sentences, tokenize
+from tests.unit.enrich.strategies import mixed_script_text
 
 IL_NER = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "il-ner"
 
@@ -137,16 +138,7 @@ _SKIP = _plain_class(("Z", "C"), "\t\n\r\x0b\x0c")
 _REFERENCE_TOKEN_RE = re.compile(
     rf"\d+(?:[.,:/٫٬]\d+)+(?!{_WORD})|{_WORD}+|(?!{_SKIP}).", re.DOTALL
 )
-_MIXED_TEXT = st.text(
-    alphabet=st.one_of(
-        st.characters(min_codepoint=0x900, max_codepoint=0x97F),
-        st.characters(min_codepoint=0x600, max_codepoint=0x6FF),
-        st.characters(max_codepoint=0x3000),
-        st.characters(min_codepoint=0x10000),
-        st.sampled_from(" .,\n\u200c\u200d0123456789"),
-    ),
-    max_size=60,
-)
+_MIXED_TEXT = mixed_script_text(" .,\n\u200c\u200d0123456789")
 
 
 @settings(max_examples=400, deadline=None)
