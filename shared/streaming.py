@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 import faust
+from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.web import Request, Response, View
 from opentelemetry import trace
 
@@ -61,13 +62,46 @@ def app_id(service: str, settings: KhabarSettings) -> str:
     return f"khabar-{service}{suffix}"
 
 
+class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    """faust's consumer thread, with the fetch wait of the app's settings.
+
+    faust builds the worker's ``AIOKafkaConsumer`` with ``fetch_max_wait_ms=1500`` and no way
+    to change it; the consumer reads the value only when it starts, so it is set right after
+    construction (``tests/unit/shared/test_streaming.py`` checks it reaches the fetcher).
+    """
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = cast("KhabarApp", self.app).khabar_fetch_max_wait_ms  # noqa: SLF001
+        return consumer
+
+
+class _Consumer(aiokafka_driver.Consumer):
+    def _new_consumer_thread(self) -> _ConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(aiokafka_driver.Transport):
+    Consumer = _Consumer
+
+
+class KhabarApp(faust.App):
+    """A faust app on the aiokafka transport whose consumers wait at most
+    ``consumer_fetch_max_wait_ms`` for new records."""
+
+    khabar_fetch_max_wait_ms: int = 100
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self, loop=self.loop)
+
+
 def make_app(
     service: str, settings: KhabarSettings, web_port: int
 ) -> tuple[faust.App, ServiceState]:
     """A faust app for one Khabar service, with health, readiness and metrics endpoints."""
     configure_telemetry(service, settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = KhabarApp(
         app_id(service, settings),
         broker=faust_broker_url(settings),
         broker_credentials=None,
@@ -94,6 +128,7 @@ def make_app(
         web_port=web_port,
         web_host=settings.bind_host,
     )
+    app.khabar_fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
     instrument_streams(app, service)
     state = ServiceState()
 

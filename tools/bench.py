@@ -611,18 +611,23 @@ async def freshness(bench: Bench, rate: float, seconds: float, run: str) -> dict
             json={
                 "query": {"term": {"source": f"bench-{run}"}},
                 "size": total,
-                "_source": ["ingested_at", "indexed_at"],
+                "_source": ["ingested_at", "enriched_at", "indexed_at"],
             },
         )
         response.raise_for_status()
         hits = response.json()["hits"]["hits"]
-    delays = [
-        (
-            datetime.fromisoformat(h["_source"]["indexed_at"])
-            - datetime.fromisoformat(h["_source"]["ingested_at"])
-        ).total_seconds()
-        for h in hits
-    ]
+
+    def between(first: str, last: str) -> list[float]:
+        return [
+            (
+                datetime.fromisoformat(h["_source"][last])
+                - datetime.fromisoformat(h["_source"][first])
+            ).total_seconds()
+            for h in hits
+            if h["_source"].get(first) and h["_source"].get(last)
+        ]
+
+    delays = between("ingested_at", "indexed_at")
     return {
         "offered_rate_per_second": rate,
         "offered": total,
@@ -633,6 +638,12 @@ async def freshness(bench: Bench, rate: float, seconds: float, run: str) -> dict
             "p95": round(percentile(delays, 95), 3),
             "p99": round(percentile(delays, 99), 3),
             "max": round(max(delays), 3) if delays else None,
+        },
+        # where the time goes: raw topic + enrich (until the article is enriched), then
+        # enriched topic + index batching (until its bulk request is built)
+        "by_hop_p50_p99_seconds": {
+            "ingest_to_enriched": p50_p99(between("ingested_at", "enriched_at")),
+            "enriched_to_indexed": p50_p99(between("enriched_at", "indexed_at")),
         },
     }
 
