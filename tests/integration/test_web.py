@@ -103,9 +103,15 @@ def _api_marks(api: httpx.Client, query: str, article_id: str) -> set[str]:
 
 
 def _stages(api: httpx.Client, article_id: str) -> list[str]:
-    """The stage names of an article's stored journey (empty until its spans are stored)."""
+    """The stage names of an article's stored journey, empty until every service of the chain
+    has stored its spans (each exports on its own schedule, as the page knows too)."""
     response = api.get(f"/articles/{article_id}/trace")
-    return [s["stage"] for s in response.json()["stages"]] if response.status_code == 200 else []
+    if response.status_code != 200:
+        return []
+    trace = response.json()
+    if not {"khabar-enrich", "khabar-index"} <= set(trace["services"]):
+        return []
+    return [s["stage"] for s in trace["stages"]]
 
 
 def _shown_languages(driver: Any) -> list[str]:
