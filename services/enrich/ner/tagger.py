@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal, cast
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,7 @@ from .tokenize import sentences, tokenize
 __all__ = ["CRF_LANGUAGES", "EntityType", "NerSpan", "NerTagger", "model_dir"]
 
 EntityType = Literal["PER", "ORG", "LOC"]
+_Array = TypeVar("_Array", Floats, Ints)
 CRF_LANGUAGES = frozenset({"hi", "ur"})
 _ALL_LANGUAGES = CRF_LANGUAGES | {"en"}
 _ENTITY_TYPES: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
@@ -131,11 +132,9 @@ class _CrfModel:
         """Score a word not seen before and give it a row of the table."""
         row = len(self._rows)
         if row == len(self._table):
-            self._table = np.concatenate([self._table, np.zeros_like(self._table)])
-            self._row_bigram = np.concatenate([self._row_bigram, np.zeros_like(self._row_bigram)])
-            self._row_gazetteer = np.concatenate(
-                [self._row_gazetteer, np.zeros_like(self._row_gazetteer)]
-            )
+            self._table = _doubled(self._table)
+            self._row_bigram = _doubled(self._row_bigram)
+            self._row_gazetteer = _doubled(self._row_gazetteer)
         normalized, *by_offset = self.features.word_features(word)
         score = self.crf.score
         for offset, attributes in enumerate(by_offset):
@@ -220,6 +219,11 @@ class _CrfModel:
         return [labels[i] for i in best.tolist()], probs.tolist()
 
 
+def _doubled(array: _Array) -> _Array:
+    """``array`` with as many zero rows again after it (the per-word tables grow this way)."""
+    return np.concatenate([array, np.zeros_like(array)])
+
+
 class _BigramTable:
     """Word-bigram weights looked up for all pairs of a text at once.
 
@@ -231,24 +235,20 @@ class _BigramTable:
     def __init__(
         self, before: Mapping[str, Floats], after: Mapping[str, Floats], labels: int
     ) -> None:
-        pairs = {pair for pair in (*before, *after) if _split_pair(pair) is not None}
+        words = {pair: split for pair in {*before, *after} if (split := _split_pair(pair))}
         vocabulary: dict[str, int] = {}
-        for pair in pairs:
-            for word in cast(tuple[str, str], _split_pair(pair)):
+        for split in words.values():
+            for word in split:
                 vocabulary.setdefault(word, len(vocabulary))
         self._vocabulary = vocabulary
         self._size = max(len(vocabulary), 1)
         keyed = sorted(
-            (self._key(vocabulary, cast(tuple[str, str], _split_pair(pair))), pair)
-            for pair in pairs
+            (vocabulary[a] * self._size + vocabulary[b], pair) for pair, (a, b) in words.items()
         )
         self._keys: Ints = np.array([key for key, _ in keyed], dtype=np.int64)
         zero = np.zeros(labels)
         self._before: Floats = np.array([before.get(p, zero) for _, p in keyed]).reshape(-1, labels)
         self._after: Floats = np.array([after.get(p, zero) for _, p in keyed]).reshape(-1, labels)
-
-    def _key(self, vocabulary: Mapping[str, int], pair: tuple[str, str]) -> int:
-        return vocabulary[pair[0]] * self._size + vocabulary[pair[1]]
 
     def word_id(self, normalized: str) -> int:
         """The word's id in the bigram vocabulary; -1 when it is in no bigram."""
