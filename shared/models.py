@@ -402,6 +402,12 @@ class ArticleTrace(KhabarModel):
     store: TraceStoreName
     jaeger_url: str | None = None
     services: list[str] = Field(default_factory=list)
+    complete: bool = Field(
+        default=False,
+        description="Spans of the enrichment and of the bulk write are both stored. Each "
+        "service exports its spans on its own schedule, so a fresh article's journey can be "
+        "partial for a few seconds.",
+    )
     total_ms: float | None = None
     stages: list[StageTiming] = Field(default_factory=list)
     spans: list[TraceSpan] = Field(default_factory=list)

@@ -344,6 +344,10 @@ def _stages(spans: list[TraceSpan], origin_ms: float) -> list[StageTiming]:
     return timings
 
 
+#: The stages an article's journey has once every service of the chain stored its spans.
+_WHOLE_JOURNEY = frozenset({"enrich", "bulk write"})
+
+
 def build_journey(
     article_id: str | None,
     trace_id: str | None,
@@ -358,14 +362,16 @@ def build_journey(
     spans.sort(key=_start_ms)
     origin = _start_ms(spans[0]) if spans else 0.0
     link = f"{jaeger_url.rstrip('/')}/trace/{trace_id}" if jaeger_url and trace_id else None
+    stages = _stages(spans, origin)
     return ArticleTrace(
         article_id=article_id,
         trace_id=trace_id,
         store=store,
         jaeger_url=link,
         services=sorted({span.service for span in spans}),
+        complete=_WHOLE_JOURNEY <= {stage.stage for stage in stages},
         total_ms=round(max(_end_ms(span) for span in spans) - origin, 3) if spans else None,
-        stages=_stages(spans, origin),
+        stages=stages,
         spans=spans,
         enrich_timings_ms=enrich_timings_ms or {},
     )

@@ -133,11 +133,21 @@ def test_journey_orders_stages_along_the_chain(chain: list[dict[str, Any]]) -> N
     assert journey.total_ms is not None
     assert journey.total_ms >= max(s.start_ms + s.duration_ms for s in journey.stages)
     assert journey.enrich_timings_ms == {"language": 1.5}
+    assert journey.complete
+
+
+def test_journey_is_complete_only_once_enrich_and_index_spans_are_stored(
+    chain: list[dict[str, Any]],
+) -> None:
+    without_index = [doc for doc in chain if not doc["service"].endswith("-index")]
+    journey = build_journey("a" * 32, None, without_index, store="elasticsearch")
+    assert journey.stages and not journey.complete
 
 
 def test_journey_without_spans_still_names_the_trace() -> None:
     journey = build_journey("b" * 32, "c" * 32, [], store="otlp", jaeger_url="http://j")
     assert journey.spans == [] and journey.stages == [] and journey.total_ms is None
+    assert not journey.complete
     assert journey.jaeger_url == f"http://j/trace/{'c' * 32}"
 
 

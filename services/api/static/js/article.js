@@ -137,12 +137,8 @@ function render(article, journey) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Services whose spans make a whole journey; each exports its spans on its own schedule. */
-const CHAIN = ["khabar-enrich", "khabar-index"];
-const complete = (trace) => CHAIN.every((name) => (trace?.services || []).includes(name));
-
 /** The stored trace; spans are exported in batches, so a fresh article's may lag a little
- * (and one service's may arrive before another's): wait until every stage has reported. */
+ * (and one service's may arrive before another's): wait until the API calls it complete. */
 async function fetchTrace(article) {
   const fresh = Date.now() - Date.parse(article.ingested_at) < 5 * 60_000;
   for (let attempt = 0; ; attempt++) {
@@ -152,7 +148,7 @@ async function fetchTrace(article) {
     } catch {
       trace = null; // no spans stored for it: fall back to the article's own timings
     }
-    if (complete(trace) || !fresh || attempt >= 10) return trace;
+    if (trace?.complete || !fresh || attempt >= 10) return trace;
     await sleep(3000);
   }
 }
