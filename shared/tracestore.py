@@ -307,12 +307,15 @@ def _stages(spans: list[TraceSpan], origin_ms: float) -> list[StageTiming]:
     timings: list[StageTiming] = []
 
     def add(name: str, service: str, start: float, end: float) -> None:
+        # both ends rounded first, so a stage ends where its rounded end is (never past the
+        # journey's rounded total)
+        start_ms, end_ms = round(start - origin_ms, 3), round(end - origin_ms, 3)
         timings.append(
             StageTiming(
                 stage=name,
                 service=service,
-                start_ms=round(start - origin_ms, 3),
-                duration_ms=round(max(0.0, end - start), 3),
+                start_ms=start_ms,
+                duration_ms=round(max(0.0, end_ms - start_ms), 3),
             )
         )
 
