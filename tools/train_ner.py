@@ -1,6 +1,11 @@
 """Train the Hindi and Urdu CRF named-entity models shipped in services/enrich/ner/models/.
 
 Usage: python tools/train_ner.py --data ../shared/datasets/il-ner [--lang hi|ur|all]
+       [--splits train|train+dev]
+
+Settings are chosen on dev with ``--splits train`` (then ``tools/eval_ner.py --split dev
+--models DIR``); the shipped models are then retrained on train + dev (the default), and the
+test split is only ever read by ``tools/eval_ner.py`` to report.
 
 Deterministic: the corpus is read in file order, L-BFGS has no random state, the frequency
 table is written sorted with a fixed gzip timestamp, and the transliteration is a pure
@@ -81,13 +86,15 @@ def transliterate_tokens(tokens: list[str], cache: dict[str, str]) -> list[str]:
     return [cache[t] for t in tokens]
 
 
-def training_sentences(data: Path, language: str, augment: bool) -> list[GoldSentence]:
-    """The gold sentences a language's model trains on."""
-    sents = read_split(data, language, "train")
+def training_sentences(
+    data: Path, language: str, augment: bool, splits: tuple[str, ...] = ("train",)
+) -> list[GoldSentence]:
+    """The gold sentences a language's model trains on (Urdu: plus the same Hindi splits)."""
+    sents = [s for split in splits for s in read_split(data, language, split)]
     if language == "ur" and augment:
         cache: dict[str, str] = {}
-        hindi = read_split(data, "hi", "train", lambda toks: transliterate_tokens(toks, cache))
-        sents = sents + hindi
+        for split in splits:
+            sents += read_split(data, "hi", split, lambda toks: transliterate_tokens(toks, cache))
     return sents
 
 
@@ -279,6 +286,7 @@ def train(
     use_lists: bool = True,
     cluster_splits: tuple[str, ...] = ("train", "dev", "test"),
     folds: int = 5,
+    splits: tuple[str, ...] = ("train",),
 ) -> None:
     """Train one language's model and write it (plus its lookup tables) into ``out_dir``.
 
@@ -288,7 +296,7 @@ def train(
     come from all training sentences.
     """
     started = time.monotonic()
-    sents = training_sentences(data, language, augment)
+    sents = training_sentences(data, language, augment, splits)
     bio = [to_bio(s) for s in sents]
     freq_table = frequency_buckets(words for words, _ in bio) if frequencies else {}
     translit: dict[str, str] = {}
@@ -361,9 +369,18 @@ def main() -> None:
         choices=["default", "all", "train", "none"],
         default="default",
         help="unlabelled IL-NER text for word clusters (default: per language, see "
-        "DEFAULT_CLUSTERS): all splits (transductive, leaks into evaluation), train, none",
+        "DEFAULT_CLUSTERS): all splits (transductive, leaks into evaluation), train (the "
+        "splits trained on), none",
+    )
+    parser.add_argument(
+        "--splits",
+        choices=["train", "train+dev"],
+        default="train+dev",
+        help="labelled splits to train on: train (to compare settings on dev) or train+dev (the"
+        " shipped model, once the settings are chosen; the test split is never trained on)",
     )
     args = parser.parse_args()
+    splits = tuple(args.splits.split("+"))
     languages = ["hi", "ur"] if args.lang == "all" else [args.lang]
     for language in languages:
         params = dict(DEFAULT_PARAMS[language])
@@ -384,9 +401,10 @@ def main() -> None:
             use_lists=DEFAULT_LISTS[language] if args.lists == "default" else args.lists == "on",
             cluster_splits={
                 "all": ("train", "dev", "test"),
-                "train": ("train",),
+                "train": splits,
                 "none": (),
             }[DEFAULT_CLUSTERS[language] if args.cluster_text == "default" else args.cluster_text],
+            splits=splits,
         )
 
 
