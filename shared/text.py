@@ -35,6 +35,7 @@ __all__ = [
     "BIDI_CONTROLS",
     "ZERO_WIDTH",
     "clean_control",
+    "has_astral",
     "normalize_char_preserving",
     "normalize_text",
     "unicode_class",
@@ -75,6 +76,17 @@ def unicode_class(categories: tuple[str, ...], extra: str, first: int, last: int
 
 #: A cheap lookahead for "the next character is astral", to put before an astral class.
 ASTRAL = "(?=[\U00010000-\U0010ffff])"
+_ASTRAL_CHAR_RE = re.compile("[\U00010000-\U0010ffff]")
+
+
+def has_astral(text: str) -> bool:
+    """Whether ``text`` has a character beyond the BMP (one fast scan).
+
+    News text almost never has one, so tokenisers keep a twin of their pattern without the
+    :data:`ASTRAL` branches (each costs a failed lookahead at every word end) and use the full
+    pattern only for text that needs it.
+    """
+    return _ASTRAL_CHAR_RE.search(text) is not None
 
 
 #: Arabic-script combining marks removed for search: harakat, Quranic annotation marks,

@@ -39,7 +39,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from shared.text import ASTRAL, normalize_text, unicode_class
+from shared.text import ASTRAL, has_astral, normalize_text, unicode_class
 
 __all__ = [
     "DEFAULT_KB_PATH",
@@ -103,12 +103,21 @@ _WORD_BMP = unicode_class(("L", "N", "M"), "\u200c\u200d\u00ad", 0, 0xFFFF)
 _WORD_ASTRAL = unicode_class(("L", "N"), "", 0x10000, 0x3FFFF)
 _TOKEN_RE = re.compile(f"(?:{_WORD_BMP}+|{ASTRAL}{_WORD_ASTRAL})+")
 _SPLIT_RE = re.compile(f"({_TOKEN_RE.pattern})")
+# The same split for text without astral characters, where the ASTRAL branch cannot match.
+_SPLIT_BMP_RE = re.compile(f"({_WORD_BMP}+)")
 _INVISIBLE_EDGE = "\u200c\u200d\u00ad"
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` split around its tokens: gaps at even, tokens at odd positions."""
+    return (_SPLIT_RE if has_astral(text) else _SPLIT_BMP_RE).split(text)
 
 
 def tokenize(text: str) -> list[tuple[int, int, str]]:
     """Tokens of ``text`` as ``(start, end, token)`` with offsets into ``text``."""
-    return [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(text)]
+    pieces = _pieces(text)
+    offsets = [0, *accumulate(map(len, pieces))]
+    return [(offsets[k], offsets[k + 1], pieces[k]) for k in range(1, len(pieces), 2)]
 
 
 def alias_key(alias: str) -> str:
@@ -286,7 +295,7 @@ class KnowledgeBase:
             return []
         # Tokens as the odd items of a split (strings only, no match objects); offsets are
         # running sums of the pieces' lengths, so they cost one C-level pass.
-        pieces = _SPLIT_RE.split(text)
+        pieces = _pieces(text)
         tokens = pieces[1::2]
         cache = self._norm_cache
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-from shared.text import ASTRAL, unicode_class
+from shared.text import ASTRAL, has_astral, unicode_class
 
 __all__ = ["MAX_SENTENCE_TOKENS", "Span", "sentences", "tokenize"]
 
@@ -51,6 +51,10 @@ _TOKEN_RE = re.compile(
     rf"|(?!{_SKIP_BMP})(?!{ASTRAL}{_SKIP_ASTRAL}).",
     re.DOTALL,
 )
+# The same tokens for text without astral characters, where the ASTRAL branches cannot match.
+_TOKEN_BMP_RE = re.compile(
+    rf"\d+(?:[.,:/٫٬]\d+)+(?!{_WORD_BMP})|{_WORD_BMP}+|(?!{_SKIP_BMP}).", re.DOTALL
+)
 _NEWLINE_RE = re.compile(r"[\n\r\u2028\u2029\x85]")
 _BREAK_BEFORE, _FINAL = 1, 2
 _SENTENCE_END_RE = re.compile("[" + re.escape("".join(sorted(_SENTENCE_END))) + "]")
@@ -58,7 +62,8 @@ _SENTENCE_END_RE = re.compile("[" + re.escape("".join(sorted(_SENTENCE_END))) + 
 
 def tokenize(text: str) -> list[Span]:
     """Return the ``(start, end)`` offsets of every token in ``text``."""
-    return [m.span() for m in _TOKEN_RE.finditer(text)]
+    pattern = _TOKEN_RE if has_astral(text) else _TOKEN_BMP_RE
+    return [m.span() for m in pattern.finditer(text)]
 
 
 def _abbreviation(text: str, spans: list[Span], first: int, i: int) -> bool:
