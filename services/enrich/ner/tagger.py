@@ -187,7 +187,7 @@ class _CrfModel:
         if candidates.size:
             lengths = np.diff(starts)
             stops = np.repeat(starts[1:], lengths).tolist()  # end of each token's sentence
-            normalized = [self._normalized[r] for r in cast(list[int], found)]
+            normalized = list(map(self._normalized.__getitem__, cast(list[int], found)))
             tags = self.features.gazetteer(normalized, stops, candidates.tolist())
             first = set(starts[:-1].tolist())
             for i, tag in enumerate(tags):
