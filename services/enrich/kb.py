@@ -122,7 +122,7 @@ def tokenize(text: str) -> list[tuple[int, int, str]]:
 
 def alias_key(alias: str) -> str:
     """The lookup key of an alias or query: normalised tokens joined by one space."""
-    return " ".join(k for _, _, t in tokenize(alias) if (k := normalize_text(t)))
+    return " ".join(k for t in _pieces(alias)[1::2] if (k := normalize_text(t)))
 
 
 #: Characters whose treatment decides alias keys; hashed into the KB file so that stale
