@@ -14,7 +14,6 @@ and should win when both fire.
 from __future__ import annotations
 
 import re
-from itertools import compress
 
 from .tokenize import sentences, tokenize
 
@@ -75,45 +74,33 @@ def _is_capitalised(word: str) -> bool:
     return word[:1].isupper() and word[:1].isalpha()
 
 
-def _capitalised(words: list[str]) -> list[bool]:
-    """``_is_capitalised`` of every word; the per-word test runs only where a word starts with
-    an upper-case character (few, in running text)."""
-    flags = [w[:1].isupper() for w in words]
-    for k in compress(range(len(words)), flags):
-        flags[k] = words[k][:1].isalpha()
-    return flags
-
-
 def tag(text: str) -> list[tuple[int, int, str, float]]:
     """``(start, end, type, score)`` candidates for PER/ORG/LOC in English ``text``."""
     result: list[tuple[int, int, str, float]] = []
     for sentence in sentences(text, tokenize(text)):
         words = [text[s:e] for s, e in sentence]
-        capital = _capitalised(words)
-        if True not in capital:
-            continue
         lowered = [w.lower() for w in words]
+        i = 0
         size = len(words)
-        i = capital.index(True)
-        while True:
+        while i < size:
+            if not _is_capitalised(words[i]):
+                i += 1
+                continue
             j = i + 1
             while j < size:
-                if capital[j]:
+                if _is_capitalised(words[j]):
                     j += 1
                 elif (
                     lowered[j] in _CONNECTORS
                     and j + 1 < size
-                    and capital[j + 1]
+                    and _is_capitalised(words[j + 1])
                     and not (lowered[j] in {"-", "'", "’"} and sentence[j][0] != sentence[j - 1][1])
                 ):
                     j += 2
                 else:
                     break
             _emit(text, sentence, words, lowered, i, j, result)
-            try:
-                i = capital.index(True, j)
-            except ValueError:
-                break
+            i = j
     return result
 
 
