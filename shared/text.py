@@ -75,8 +75,9 @@ def unicode_class(categories: tuple[str, ...], extra: str, first: int, last: int
 
 
 #: A cheap lookahead for "the next character is astral", to put before an astral class.
-ASTRAL = "(?=[\U00010000-\U0010ffff])"
-_ASTRAL_CHAR_RE = re.compile("[\U00010000-\U0010ffff]")
+_ASTRAL_CHAR = "[\U00010000-\U0010ffff]"
+ASTRAL = f"(?={_ASTRAL_CHAR})"
+_ASTRAL_CHAR_RE = re.compile(_ASTRAL_CHAR)
 
 
 def has_astral(text: str) -> bool:

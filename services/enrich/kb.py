@@ -101,9 +101,9 @@ class GazetteerHit:
 #: marks split, as they always have here.)
 _WORD_BMP = unicode_class(("L", "N", "M"), "\u200c\u200d\u00ad", 0, 0xFFFF)
 _WORD_ASTRAL = unicode_class(("L", "N"), "", 0x10000, 0x3FFFF)
-_TOKEN_RE = re.compile(f"(?:{_WORD_BMP}+|{ASTRAL}{_WORD_ASTRAL})+")
-_SPLIT_RE = re.compile(f"({_TOKEN_RE.pattern})")
-# The same split for text without astral characters, where the ASTRAL branch cannot match.
+# Splits around tokens (the group keeps them); the second for text without astral characters,
+# where the ASTRAL branch cannot match.
+_SPLIT_RE = re.compile(f"((?:{_WORD_BMP}+|{ASTRAL}{_WORD_ASTRAL})+)")
 _SPLIT_BMP_RE = re.compile(f"({_WORD_BMP}+)")
 _INVISIBLE_EDGE = "\u200c\u200d\u00ad"
 

@@ -41,20 +41,24 @@ _WORD_BMP = unicode_class(("L", "M", "N"), _JOINERS, 0, 0xFFFF)
 _WORD_ASTRAL = unicode_class(("L", "M", "N"), "", 0x10000, 0x1FFFF)
 _SKIP_BMP = unicode_class(("Z", "C"), "\t\n\r\x0b\x0c", 0, 0xFFFF)
 _SKIP_ASTRAL = unicode_class(("Z", "C"), "", 0x10000, 0x1FFFF)
-_WORD_CHAR = f"(?:{_WORD_BMP}|{ASTRAL}{_WORD_ASTRAL})"
-# A digit group first (so "1,200" and "3.5" stay whole), then a word, then any single other
-# visible character.  Marks/joiners cannot start a token only by accident of regex order: a
-# stray combining mark at a word boundary simply becomes part of the following word.
-_TOKEN_RE = re.compile(
-    rf"\d+(?:[.,:/٫٬]\d+)+(?!{_WORD_CHAR})"
-    rf"|(?:{_WORD_BMP}+|{ASTRAL}{_WORD_ASTRAL})+"
-    rf"|(?!{_SKIP_BMP})(?!{ASTRAL}{_SKIP_ASTRAL}).",
-    re.DOTALL,
+
+
+def _token_re(word: str, run: str, skip: str) -> re.Pattern[str]:
+    """The token grammar over ``word`` (one word character), ``run`` (a run of them) and
+    ``skip`` (one space or control character): a digit group first (so "1,200" and "3.5" stay
+    whole), then a word, then any single other visible character.  Marks/joiners cannot start a
+    token only by accident of regex order: a stray combining mark at a word boundary simply
+    becomes part of the following word."""
+    return re.compile(rf"\d+(?:[.,:/٫٬]\d+)+(?!{word})|{run}|(?!{skip}).", re.DOTALL)
+
+
+_TOKEN_RE = _token_re(
+    f"(?:{_WORD_BMP}|{ASTRAL}{_WORD_ASTRAL})",
+    f"(?:{_WORD_BMP}+|{ASTRAL}{_WORD_ASTRAL})+",
+    f"(?:{_SKIP_BMP}|{ASTRAL}{_SKIP_ASTRAL})",
 )
-# The same tokens for text without astral characters, where the ASTRAL branches cannot match.
-_TOKEN_BMP_RE = re.compile(
-    rf"\d+(?:[.,:/٫٬]\d+)+(?!{_WORD_BMP})|{_WORD_BMP}+|(?!{_SKIP_BMP}).", re.DOTALL
-)
+# The same grammar for text without astral characters, where the ASTRAL branches cannot match.
+_TOKEN_BMP_RE = _token_re(_WORD_BMP, f"{_WORD_BMP}+", _SKIP_BMP)
 _NEWLINE_RE = re.compile(r"[\n\r\u2028\u2029\x85]")
 _BREAK_BEFORE, _FINAL = 1, 2
 _SENTENCE_END_RE = re.compile("[" + re.escape("".join(sorted(_SENTENCE_END))) + "]")
