@@ -9,10 +9,10 @@ are matched to gold spans on exact ``(start, end, type)``.  Throughput is corpus
 of wall time spent inside ``tag`` on this (single) process, after one warm-up pass so model
 loading is not counted.  Tune on dev only; run on test to report.
 
-The shipped models are trained on train + dev (``tools/train_ner.py --splits train+dev``), so a
-test report counts as *unseen* the names in neither; a dev report is only meaningful for a model
-trained on train alone (``--splits train``, passed here with ``--models``), and counts as unseen
-the names not in train.
+Which splits a model was trained on is read from the ``{lang}.training.json`` that
+``tools/train_ner.py`` writes beside it: *unseen* names are those in none of them, and scoring a
+split the model was trained on is refused (the shipped models learnt from train + dev, so a dev
+report needs a ``--splits train`` model passed with ``--models``).
 """
 
 from __future__ import annotations
@@ -125,9 +125,15 @@ def main() -> None:
         "languages": {},
     }
     models = args.models or model_dir()
-    trained_on = ("train",) if args.split == "dev" else ("train", "dev")
-    report["trained_on"] = "+".join(trained_on)
     for language in languages:
+        trained_on: list[str] = json.loads(
+            models.joinpath(f"{language}.training.json").read_text()
+        )["splits"]
+        if args.split in trained_on:
+            parser.error(
+                f"the {language} model in {models} was trained on {'+'.join(trained_on)}: scoring"
+                f" {args.split} says nothing (train one with --splits train and pass --models)"
+            )
         seen = {
             s.text[a:b]
             for split in trained_on
@@ -135,6 +141,7 @@ def main() -> None:
             for a, b, _ in s.spans
         }
         result = evaluate(tagger, read_split(args.data, language, args.split), language, seen)
+        result["trained_on"] = "+".join(trained_on)
         result["model_bytes"] = {
             p.name: len(p.read_bytes())
             for p in sorted(models.iterdir(), key=lambda p: p.name)

@@ -342,6 +342,10 @@ def train(
     write_table(out_dir / f"{language}.gaz.json.gz", gaz_table)
     write_table(out_dir / f"{language}.lists.json.gz", list_table)
     write_table(out_dir / f"{language}.clusters.json.gz", cluster_table)
+    # what the model learnt from, for tools/eval_ner.py (which must not score a trained split)
+    (out_dir / f"{language}.training.json").write_text(
+        json.dumps({"splits": list(splits), "params": params}, sort_keys=True) + "\n"
+    )
     n_tokens = sum(len(w) for w, _ in bio)
     print(
         f"{language}: {len(bio)} sentences, {n_tokens} tokens, "
