@@ -17,7 +17,11 @@ function word.  Three optional tables target unseen names further: distributiona
 computed from unlabelled text (a name never labelled in training still shares a cluster with
 labelled ones), knowledge-base gazetteer matches (countries, cities, parties, agencies) and name
 and cue-word lists harvested from the training labels.  A model trained without a table simply
-finds no file for it and gets exactly the features it was trained with.
+finds no file for it and gets exactly the features it was trained with.  Cross-script features
+(a switch recorded in the model's ``{lang}.training.json``) add each word's consonant skeleton
+from :func:`services.enrich.names.name_key`, shared by its Hindi, Urdu and Latin spellings: the
+Urdu model learns half its names from Hindi transliterated by machine, spelt unlike native Urdu
+(نریندر / نریندرا) but with the same skeleton.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+
+from ..names import name_key
 
 __all__ = ["FeatureExtractor", "frequency_buckets", "gazetteer_tags", "normalize_word"]
 
@@ -140,7 +146,9 @@ class FeatureExtractor:
     beside the model): ``frequencies`` (training-frequency bucket), ``clusters`` (a hierarchical
     distributional cluster path, one character per level, used at several prefix lengths),
     ``word_lists`` (``|``-joined list names such as ``per`` or ``orgend``) and ``gazetteer``
-    (knowledge-base n-grams -> ``TYPE:kind``, matched per sentence).
+    (knowledge-base n-grams -> ``TYPE:kind``, matched per sentence).  ``cross_script`` adds the
+    word's consonant skeleton (``k=``, its first and last two letters) and, for the neighbours,
+    the skeleton alone.
     """
 
     def __init__(
@@ -150,7 +158,9 @@ class FeatureExtractor:
         clusters: Mapping[str, str] | None = None,
         word_lists: Mapping[str, str] | None = None,
         gazetteer: Mapping[str, str] | None = None,
+        cross_script: bool = False,
     ) -> None:
+        self._cross_script = cross_script
         self._frequencies: Mapping[str, str] = frequencies or {}
         self._clusters: Mapping[str, str] = clusters or {}
         self._word_lists: Mapping[str, str] = word_lists or {}
@@ -207,6 +217,11 @@ class FeatureExtractor:
             else:
                 own.extend(f"c{k}={path[:k]}" for k in range(1, len(path) + 1))
                 near.extend(f"c{k}={path[:k]}" for k in range(2, len(path) + 1))
+        if self._cross_script and shape not in ("num", "punct"):
+            key = name_key(word)
+            if key:
+                own.extend(("k=" + key, "kp2=" + key[:2], "ks2=" + key[-2:]))
+                near.append("k=" + key)
         lists = self._word_lists.get(n)
         if lists:
             own.extend("L=" + name for name in lists.split("|"))

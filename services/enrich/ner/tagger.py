@@ -98,7 +98,11 @@ class _CrfModel:
         self._outside = self.labels.index("O")
         self._entity = np.array([i for i, x in enumerate(self.labels) if x != "O"])
         # Optional tables beside the model; a model trained without one simply lacks the file.
+        # Feature switches are in the provenance file train_ner writes (absent: all off).
+        provenance = directory.joinpath(f"{language}.training.json")
+        settings = json.loads(provenance.read_text()) if provenance.is_file() else {}
         self.features = FeatureExtractor(
+            cross_script=bool(settings.get("cross_script", False)),
             frequencies=load_lookup(directory, f"{language}.freq.json.gz"),
             clusters=load_lookup(directory, f"{language}.clusters.json.gz"),
             word_lists=load_lookup(directory, f"{language}.lists.json.gz"),

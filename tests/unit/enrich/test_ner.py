@@ -6,6 +6,7 @@ shared IL-NER data is absent.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from pathlib import Path
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from services.enrich.ner import NerSpan, NerTagger
 from services.enrich.ner.corpus import clean_tags, read_split, to_bio
 from services.enrich.ner.features import FeatureExtractor, gazetteer_tags
+from services.enrich.ner.tagger import model_dir
 from services.enrich.ner.tokenize import _ABBREVIATIONS, MAX_SENTENCE_TOKENS, sentences, tokenize
 from tests.unit.enrich.strategies import mixed_script_text
 
@@ -203,6 +205,33 @@ def test_cluster_and_list_features() -> None:
     # Without tables the features are exactly the frequency-only ones older models expect.
     plain = FeatureExtractor().sentence_features(["मोदी"])[0]
     assert not any(f.startswith(("c", "L=", "g=", "gt=")) for f in plain)
+
+
+def test_cross_script_features_share_the_skeleton() -> None:
+    extractor = FeatureExtractor(cross_script=True)
+    hindi = extractor.sentence_features(["नरेंद्र", "मोदी"])
+    urdu = extractor.sentence_features(["نریندر", "مودی"])
+    for feats in (hindi, urdu):
+        assert {"k=nrndr", "kp2=nr", "ks2=dr", "+1k=md"} <= set(feats[0])
+        assert {"k=md", "-1k=nrndr"} <= set(feats[1])
+    # the script-specific features stay apart
+    assert "w=नरेंद्र" in hindi[0] and "w=نریندر" in urdu[0]
+    assert not any(
+        f.startswith(("k=", "+1k="))
+        for f in FeatureExtractor().sentence_features(["नरेंद्र", "मोदी"])[0]
+    )
+    # numbers and punctuation have no skeleton
+    assert not any(f.startswith("k=") for f in extractor.sentence_features(["2024", "।"])[0])
+
+
+@pytest.mark.parametrize("language", ["hi", "ur"])
+def test_bundled_models_get_the_feature_switches_they_were_trained_with(language: str) -> None:
+    """The tagger reads the switches from training.json; a mismatch would silently drop weights."""
+    model = NerTagger()._model(language)
+    switches = json.loads(model_dir().joinpath(f"{language}.training.json").read_text())
+    assert bool(model.crf.prefixed("k=")) == switches.get("cross_script", False)
+    features = model.features.sentence_features(["نریندر" if language == "ur" else "नरेंद्र"])
+    assert any(f.startswith("k=") for f in features[0]) == switches.get("cross_script", False)
 
 
 def test_bio_decoding_never_joins_across_a_sentence_or_a_gap() -> None:
