@@ -123,10 +123,13 @@ def name_key_ids(words: str) -> tuple[str, ...]:
     """
     if any(names.script_of(word) not in NAME_SCRIPTS for word in words.split()):
         return ()
-    key = names.name_key(words)
-    if len(key) < MIN_KEY_LENGTH:
-        return ()
-    return tuple(f"{kind}:{key}" for kind in ENTITY_TYPES)
+    ids: list[str] = []
+    for kind in ENTITY_TYPES:
+        # as names.entity_id: only a person's key drops titles ("Foreign Office" keeps both)
+        key = names.name_key(words, strip_titles=kind == "per")
+        if len(key) >= MIN_KEY_LENGTH:
+            ids.append(f"{kind}:{key}")
+    return tuple(ids)
 
 
 def _run_clauses(words: list[str]) -> list[Clause]:

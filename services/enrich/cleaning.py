@@ -214,6 +214,9 @@ def _phrase_set(block: str) -> frozenset[str]:
 
 
 _FURNITURE = _phrase_set(_FURNITURE_PHRASES)
+_FURNITURE_MAX_WORDS = max(len(p.split()) for p in _FURNITURE)
+#: Lines of at most this many words are also furniture when they are several phrases in a row.
+_PHRASE_RUN_MAX_WORDS = 8
 _HEADERS = _phrase_set(_LIST_HEADERS)
 
 
@@ -338,6 +341,8 @@ def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
         return None
     if line.key in _FURNITURE or line.key.replace(" ", "") in _FURNITURE:
         return "label"
+    if 2 <= line.words <= _PHRASE_RUN_MAX_WORDS and _phrase_run(line.key):
+        return "label"
     if line.words <= 15 and _PREFIX_RE.match(line.text):
         return "label"
     if line.words <= 2 and _URL_RE.match(line.text):
@@ -355,6 +360,20 @@ def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
         ):
             return "cookie"
     return None
+
+
+def _phrase_run(key: str) -> bool:
+    """Whether ``key`` is furniture phrases back to back ("فیس بک ٹوئٹر واٹس ایپ",
+    "font size a a"): one split of its words into known phrases, found left to right."""
+    words = key.split()
+    # reachable[i]: words[:i] splits into phrases
+    reachable = [True] + [False] * len(words)
+    for end in range(1, len(words) + 1):
+        for start in range(max(0, end - _FURNITURE_MAX_WORDS), end):
+            if reachable[start] and " ".join(words[start:end]) in _FURNITURE:
+                reachable[end] = True
+                break
+    return reachable[-1]
 
 
 def _headline_like(line: _Line, allow_full_stop: bool = False) -> bool:

@@ -37,7 +37,7 @@ from typing import Any
 
 from shared.text import normalize_text
 
-__all__ = ["entity_id", "latin_name", "name_key", "script_of"]
+__all__ = ["ends_with_title", "entity_id", "latin_name", "name_key", "name_span", "script_of"]
 
 VOWEL = "a"  # placeholder letter for any vowel in the intermediate key alphabet
 
@@ -246,31 +246,67 @@ def _word_letters(word: str, script: str) -> list[str]:
     return letters
 
 
-def _words(text: str) -> list[str]:
-    """Words of a name, titles and honorifics removed from both ends."""
+def _name_range(words: list[str], keep: int) -> tuple[int, int]:
+    """``words[lo:hi]`` without the titles and honorifics at either end, keeping ``keep`` words
+    (1: a name that is only a title keeps its last word; 0: it becomes empty)."""
+    lo, hi = 0, len(words)
+    while hi - lo > keep and normalize_text(words[lo]) in _TITLES:
+        head = normalize_text(words[lo])
+        lo += 1
+        if hi - lo > keep and (head, normalize_text(words[lo])) in _TITLE_TAILS:
+            lo += 1
+    while hi - lo > keep and normalize_text(words[hi - 1]) in _TITLES:
+        hi -= 1
+    return lo, hi
+
+
+def _words(text: str, strip_titles: bool = True) -> list[str]:
+    """Words of a name, titles and honorifics removed from both ends (unless told not to)."""
     words = [w for w in _WORD_RE.findall(text) if w]
-    while len(words) > 1 and normalize_text(words[0]) in _TITLES:
-        head = normalize_text(words.pop(0))
-        if len(words) > 1 and (head, normalize_text(words[0])) in _TITLE_TAILS:
-            words.pop(0)
-    while len(words) > 1 and normalize_text(words[-1]) in _TITLES:
-        words.pop()
-    return words
+    if not strip_titles:
+        return words
+    lo, hi = _name_range(words, keep=1)
+    return words[lo:hi]
+
+
+def name_span(text: str) -> tuple[int, int] | None:
+    """Where the name is in a person mention once its titles are cut off: ``(start, end)``
+    offsets into ``text`` (``"وزیر اعظم شہباز شریف"`` → the offsets of ``شہباز شریف``), or
+    ``None`` when the mention is nothing but titles (``"وزیر اعلیٰ"``, ``"President"``)."""
+    matches = list(_WORD_RE.finditer(text))
+    if not matches:
+        return 0, len(text)
+    lo, hi = _name_range([m.group() for m in matches], keep=0)
+    if lo >= hi:
+        return None
+    return matches[lo].start(), matches[hi - 1].end()
+
+
+def ends_with_title(text: str) -> bool:
+    """Whether ``text`` (what precedes a mention) ends with a title: ``"… وزیر اعلیٰ"``."""
+    words = _WORD_RE.findall(text[-60:])
+    if not words:
+        return False
+    last = normalize_text(words[-1])
+    return last in _TITLES or (len(words) > 1 and (normalize_text(words[-2]), last) in _TITLE_TAILS)
 
 
 # --------------------------------------------------------------------------- public API
 
 
 @functools.lru_cache(maxsize=65536)
-def name_key(text: str, language: str | None = None) -> str:
+def name_key(text: str, language: str | None = None, strip_titles: bool = True) -> str:
     """Cross-script key of a name: the same for its Hindi, Urdu and Latin spellings.
 
     ``name_key("नबील मुनीर") == name_key("نبیل منیر") == name_key("Nabeel Muneer") == "nblmnr"``.
     ``language`` is accepted for symmetry with the other helpers; the script decides the rules.
-    Returns ``""`` when ``text`` has no letters.
+    Titles are a person's, not part of an organisation's name ("Foreign Office"): pass
+    ``strip_titles=False`` for other names. Returns ``""`` when ``text`` has no letters.
     """
     del language  # the script, not the language, decides how letters map
-    return _collapse("".join(_skeleton(_word_letters(w, script_of(w))) for w in _words(text)))
+    return _collapse(
+        "".join(_skeleton(_word_letters(w, script_of(w))) for w in _words(text, strip_titles))
+    )
 
 
 def entity_id(text: str, type: str, language: str | None = None) -> str:
@@ -279,7 +315,7 @@ def entity_id(text: str, type: str, language: str | None = None) -> str:
     Names without a usable skeleton (digits, symbols, all-vowel words) fall back to a short
     hash of their normalised form so the id is still stable.
     """
-    key = name_key(text, language)
+    key = name_key(text, language, strip_titles=type.upper() == "PER")
     if not key:
         digest = hashlib.blake2s(normalize_text(text).encode("utf-8"), digest_size=6).hexdigest()
         key = f"x{digest}"
@@ -447,15 +483,16 @@ def _title(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
-def latin_name(text: str, language: str | None = None) -> str:
+def latin_name(text: str, language: str | None = None, strip_titles: bool = True) -> str:
     """Readable Latin-script form of a name: ``नबील मुनीर`` → ``Nabil Munir``.
 
     Devanagari is romanised by rule (with schwa deletion), Urdu by rule with guessed short
     vowels (``نبیل منیر`` → ``Nabil Manir``: readable, not always right), Latin is returned
-    with its spacing tidied, other scripts go through uroman. ``language`` is a hint only.
+    with its spacing tidied, other scripts go through uroman. ``language`` is a hint only;
+    ``strip_titles`` as in :func:`name_key`.
     """
     del language
-    words = _words(text)
+    words = _words(text, strip_titles)
     romanised: list[str] = []
     for word in words:
         script = script_of(word)

@@ -121,27 +121,55 @@ class ModelExtractor:
 
     def extract(self, field: TextField, text: str, language: str) -> list[Candidate]:
         cut = lead_cut(text, self.max_chars)
-        spans = [
-            span
-            for span in self.tagger.tag(text[:cut], language)
-            if not dates.is_date_word(span.text)
-        ]
-        found = [
-            Candidate(
-                field,
-                span.start,
-                span.end,
-                span.text,
-                span.type,
-                "model",
-                span.score,
-                self.kb.lookup(span.text),
+        found: list[Candidate] = []
+        for span in self.tagger.tag(text[:cut], language):
+            if dates.is_date_word(span.text):
+                continue
+            start, end = span.start, span.end
+            if span.type == "PER":
+                bounds = self._person_bounds(text, start, end)
+                if bounds is None:
+                    continue
+                start, end = bounds
+            surface = text[start:end]
+            found.append(
+                Candidate(
+                    field,
+                    start,
+                    end,
+                    surface,
+                    span.type,
+                    "model",
+                    span.score,
+                    self.kb.lookup(surface),
+                )
             )
-            for span in spans
-        ]
         if cut < len(text):
             found.extend(self._recurrences(field, text, cut, found))
         return found
+
+    def _person_bounds(self, text: str, start: int, end: int) -> tuple[int, int] | None:
+        """A person mention without its titles, or ``None`` if it is only titles.
+
+        After a title, a place that the knowledge base knows is the title's, not the name's:
+        ``وزیر اعلیٰ سندھ مراد علی شاہ`` (Sindh's chief minister) is the person ``مراد علی شاہ``,
+        and the knowledge-base mention of ``سندھ`` then stands on its own. A name of one word
+        after the place is kept whole: that may be a name that starts with a place name.
+        """
+        inner = names.name_span(text[start:end])
+        if inner is None:
+            return None
+        name_start, name_end = start + inner[0], start + inner[1]
+        if name_start == start and not names.ends_with_title(text[max(0, start - 60) : start]):
+            return name_start, name_end
+        words = text[name_start:name_end].split()
+        for length in (2, 1):
+            if len(words) >= length + 2:
+                entry = self.kb.lookup(" ".join(words[:length]))
+                if entry is not None and entry.type == "LOC":
+                    rest = text.index(words[length], name_start + len(words[0]))
+                    return rest, name_end
+        return name_start, name_end
 
     @staticmethod
     def _recurrences(
@@ -269,7 +297,7 @@ def build_entities(candidates: Sequence[Candidate], language: str) -> list[Entit
             builder = builders.get(entity_id) or _EntityBuilder(
                 entity_id,
                 candidate.type,
-                names.latin_name(candidate.text, language),
+                names.latin_name(candidate.text, language, candidate.type == "PER"),
                 {language: candidate.text},
                 False,
             )

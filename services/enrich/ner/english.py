@@ -63,7 +63,8 @@ _SKIP_WORDS = frozenset(
     each every no not one two three new last next first according monday tuesday wednesday
     thursday friday saturday sunday january february march april may june july august september
     october november december mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept
-    oct nov dec""".split()
+    oct nov dec officials residents analysts experts sources witnesses critics lawmakers
+    authorities observers protesters""".split()
 )
 _DEMONYM_RE = re.compile(r"(?:ian|ese|ish|ani|i|an)$")
 _SPEECH = frozenset({"said", "says", "told", "added", "stated", "asked", "claimed", "noted"})
@@ -74,10 +75,39 @@ def _is_capitalised(word: str) -> bool:
     return word[:1].isupper() and word[:1].isalpha()
 
 
+class _MidSentence:
+    """Words of a text written capitalised after the first word of a sentence (computed once,
+    on first use): a sentence-initial word with no other evidence is a name only if the text
+    also capitalises it where capitals mean something ("Trade between ..." is not a name) and
+    never writes it in lower case."""
+
+    def __init__(self, groups: list[list[tuple[int, int]]], text: str) -> None:
+        self._groups = groups
+        self._text = text
+        self._words: frozenset[str] | None = None
+
+    def __contains__(self, word: str) -> bool:
+        if self._words is None:
+            text = self._text
+            capitalised: set[str] = set()
+            lowercase: set[str] = set()
+            for group in self._groups:
+                for k, (s, e) in enumerate(group):
+                    token = text[s:e]
+                    if token.islower():
+                        lowercase.add(token)
+                    elif k and text[group[k - 1][0]].isalnum() and _is_capitalised(token):
+                        capitalised.add(token)
+            self._words = frozenset(w for w in capitalised if w.lower() not in lowercase)
+        return word in self._words
+
+
 def tag(text: str) -> list[tuple[int, int, str, float]]:
     """``(start, end, type, score)`` candidates for PER/ORG/LOC in English ``text``."""
     result: list[tuple[int, int, str, float]] = []
-    for sentence in sentences(text, tokenize(text)):
+    groups = sentences(text, tokenize(text))
+    mid_sentence = _MidSentence(groups, text)
+    for sentence in groups:
         words = [text[s:e] for s, e in sentence]
         lowered = [w.lower() for w in words]
         i = 0
@@ -99,7 +129,7 @@ def tag(text: str) -> list[tuple[int, int, str, float]]:
                     j += 2
                 else:
                     break
-            _emit(text, sentence, words, lowered, i, j, result)
+            _emit(text, sentence, words, lowered, i, j, result, mid_sentence)
             i = j
     return result
 
@@ -112,6 +142,7 @@ def _emit(
     i: int,
     j: int,
     result: list[tuple[int, int, str, float]],
+    mid_sentence: _MidSentence,
 ) -> None:
     """Trim, type and score one capitalised run ``words[i:j]``."""
     titled = i > 0 and (
@@ -145,6 +176,8 @@ def _emit(
         kind, score = "PER", 0.65
     elif acronym:
         kind, score = ("LOC", 0.5) if word in {"US", "USA", "UK", "UAE"} else ("ORG", 0.5)
+    elif j < len(words) and lowered[j] in _LOC_CUES and not _is_capitalised(words[j]):
+        kind, score = "LOC", 0.5  # "the Torkham border", "Swat valley"
     elif single and _LOC_SUFFIX_RE.search(run[0]) and len(run[0]) > 4:
         kind, score = "LOC", 0.4
     elif i > 0 and lowered[i - 1] in _PLACE_PREPOSITIONS:
@@ -153,6 +186,8 @@ def _emit(
         kind, score = "PER", 0.55
     elif single and _DEMONYM_RE.search(run[0]):
         return
+    elif single and not any(w[:1].isalnum() for w in words[:i]) and word not in mid_sentence:
+        return  # capitalised only because it starts the sentence
     else:
         kind, score = "PER", 0.4 if not single else 0.3
     start, end = sentence[i][0], sentence[j - 1][1]

@@ -4,7 +4,7 @@ import pytest
 
 from services.api.resolve import QueryTooLongError, name_key_ids, resolve_query
 from services.enrich.kb import KnowledgeBase
-from services.enrich.names import name_key
+from services.enrich.names import entity_id, name_key
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +89,10 @@ def test_the_resolver_keys_on_the_word_limit_and_never_caches_a_refusal(kb: Know
     assert resolver.resolve("a b c", max_words=3).raw == "a b c"
     with pytest.raises(QueryTooLongError):
         resolver.resolve("a b c", max_words=2)  # the larger limit's answer is not reused
+
+
+@pytest.mark.parametrize("words", ["Foreign Office", "President Arif Alvi", "نبیل منیر"])
+def test_name_key_ids_are_the_ids_enrichment_gives(words: str) -> None:
+    ids = name_key_ids(words)
+    for kind in ("PER", "ORG", "LOC", "MISC"):
+        assert entity_id(words, kind) in ids

@@ -133,6 +133,34 @@ def test_font_size_switcher_and_menu_runs_are_removed() -> None:
     assert {"XS", "SM", "MD", "LG"} <= set(page.removed)
 
 
+def test_lines_of_several_furniture_phrases_are_not_the_headline() -> None:
+    text = "\n".join(
+        [
+            "صفحہ اول",
+            "فونٹ سائز: A+ A-",
+            "فیس بک ٹوئٹر واٹس ایپ",
+            "Share Facebook Twitter",
+            "لاہور میں کتاب میلہ شروع، ہزاروں شہریوں کی شرکت",
+            "لاہور میں تین روزہ کتاب میلہ آج شروع ہو گیا جس میں ملک بھر سے ناشرین نے اپنی کتابیں"
+            " پیش کیں اور پہلے ہی دن ہزاروں شہری آئے۔",
+        ]
+    )
+    page = clean_page(text)
+    assert page.title == "لاہور میں کتاب میلہ شروع، ہزاروں شہریوں کی شرکت"
+    assert page.body.startswith("لاہور میں تین روزہ")
+    assert {"فونٹ سائز: A+ A-", "فیس بک ٹوئٹر واٹس ایپ", "Share Facebook Twitter"} <= set(
+        page.removed
+    )
+
+
+def test_a_headline_made_of_ordinary_words_is_not_a_phrase_run() -> None:
+    text = "Video games and live music\n\n" + (
+        "Young people in the city now spend more evenings at concerts than at home, a survey"
+        " published on Tuesday found."
+    )
+    assert clean_page(text).title == "Video games and live music"
+
+
 def test_inline_also_read_inside_the_article() -> None:
     text = "\n\n".join(
         [

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.enrich.names import entity_id, latin_name, name_key
+from services.enrich.names import ends_with_title, entity_id, latin_name, name_key, name_span
 
 PAIRS_FILE = Path(__file__).parent / "data" / "name_pairs.tsv"
 
@@ -114,3 +114,28 @@ def test_keys_never_crash_and_stay_ascii(text: str) -> None:
     key = name_key(text)
     assert key.isascii() and key == key.lower()
     assert re.fullmatch(r"[a-z]+:[a-z0-9]+", entity_id(text, "PER"))
+
+
+@pytest.mark.parametrize(
+    ("mention", "name"),
+    [
+        ("وزیر اعظم شہباز شریف", "شہباز شریف"),
+        ("प्रधान मंत्री नरेंद्र मोदी जी", "नरेंद्र मोदी"),
+        ("Dr. Nabeel Muneer", "Nabeel Muneer"),
+        ("नबील मुनीर", "नबील मुनीर"),
+        ("وزیر اعلیٰ", None),
+        ("President", None),
+    ],
+)
+def test_name_span_cuts_titles_off_a_person_mention(mention: str, name: str | None) -> None:
+    span = name_span(mention)
+    assert (mention[span[0] : span[1]] if span else None) == name
+
+
+def test_ends_with_title_and_titles_only_strip_for_people() -> None:
+    assert ends_with_title("اجلاس میں وزیر اعلیٰ")
+    assert ends_with_title("the meeting chaired by President ")
+    assert not ends_with_title("اجلاس میں")
+    assert not ends_with_title("")
+    assert name_key("Foreign Office", strip_titles=False) != name_key("Foreign Office")
+    assert latin_name("Foreign Office", strip_titles=False) == "Foreign Office"

@@ -78,6 +78,21 @@ def test_english_candidates(tagger: NerTagger) -> None:
     assert not any(s.text in {"Monday", "Prime Minister"} for s in spans)
 
 
+def test_english_sentence_initial_words_and_following_place_cues(tagger: NerTagger) -> None:
+    text = (
+        "Trade between the two countries was suspended. Talks at the Torkham border resumed. "
+        "Asif spoke first. Officials said Asif would travel again."
+    )
+    found = [(s.text, s.type) for s in tagger.tag(text, "en")]
+    assert not any(surface == "Officials" for surface, _ in found)
+    # capitalised only because it starts a sentence: no name
+    assert not any(surface == "Trade" for surface, _ in found)
+    # a lowercase place word after the run types it
+    assert ("Torkham", "LOC") in found
+    # a sentence-initial name the text also capitalises mid-sentence is kept
+    assert sum(surface == "Asif" for surface, _ in found) == 2
+
+
 def test_offsets_survive_odd_whitespace_and_prefix(tagger: NerTagger) -> None:
     text = "\u200b\n\n  ابتدائیہ\t\r\n" + "وزیر اعظم عمران خان نے لاہور میں خطاب کیا۔  "
     _check_offsets(text, tagger.tag(text, "ur"))

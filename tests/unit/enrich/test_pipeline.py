@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.enrich import names
 from services.enrich.kb import KbEntry
 from services.enrich.ner import NerSpan
 from services.enrich.pipeline import Candidate, Enricher, ModelExtractor, build_entities, lead_cut
@@ -126,3 +127,51 @@ def test_tagger_reads_the_lead_and_its_names_are_marked_again_later() -> None:
     assert starts[0] == 0 and len(starts) == 2  # the lead mention and one whole-word recurrence
     assert all(body[c.start : c.end] == name for c in candidates)
     assert lead_cut(body, 300) <= 300 and body[lead_cut(body, 300) - 1] == "۔"
+
+
+class _SpanTagger:
+    """A tagger that reports fixed PER spans (surface strings) wherever they occur."""
+
+    def __init__(self, *surfaces: str) -> None:
+        self.surfaces = surfaces
+
+    def tag(self, text: str, language: str) -> list[NerSpan]:
+        spans = []
+        for surface in self.surfaces:
+            start = text.find(surface)
+            if start >= 0:
+                spans.append(NerSpan(start, start + len(surface), "PER", 0.9, surface))
+        return spans
+
+
+def _person_mentions(body: str, *surfaces: str) -> list[str]:
+    extractor = ModelExtractor(_SpanTagger(*surfaces), ENRICHER.kb)  # type: ignore[arg-type]
+    found = extractor.extract("body", body, "ur")
+    assert all(body[c.start : c.end] == c.text for c in found)
+    return [c.text for c in found if c.type == "PER"]
+
+
+def test_person_mentions_lose_their_titles_and_the_place_a_title_names() -> None:
+    body = "وزیر اعلیٰ سندھ مراد علی شاہ نے اجلاس کی صدارت کی۔"
+    # the title and Sindh (whose chief minister he is) are cut off the span
+    assert _person_mentions(body, "وزیر اعلیٰ سندھ مراد علی شاہ") == ["مراد علی شاہ"]
+    # the same when the tagger left the title outside the span
+    assert _person_mentions(body, "سندھ مراد علی شاہ") == ["مراد علی شاہ"]
+    # a mention that is only a title is no person at all
+    assert _person_mentions(body, "وزیر اعلیٰ") == []
+    # without a title before it, a span is left as the tagger found it
+    assert _person_mentions("سندھ مراد علی شاہ نے کہا۔", "سندھ مراد علی شاہ") == [
+        "سندھ مراد علی شاہ"
+    ]
+    # a one-word name after the place stays whole: it may be a name starting with a place name
+    assert _person_mentions("صدر پاکستان زرداری نے کہا۔", "پاکستان زرداری") == ["پاکستان زرداری"]
+
+
+def test_unknown_organisation_keeps_words_that_are_titles_for_a_person() -> None:
+    article = ENRICHER.enrich(
+        _raw(None, "The Foreign Office said on Monday that talks would resume in the capital.")
+    )
+    ids = {e.id: e.name for e in article.entities}
+    assert ids.get(names.entity_id("Foreign Office", "ORG")) == "Foreign Office"
+    assert names.entity_id("Foreign Office", "ORG") != names.entity_id("Office", "ORG")
+    assert names.entity_id("President Arif Alvi", "PER") == names.entity_id("Arif Alvi", "PER")
