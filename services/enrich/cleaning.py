@@ -132,6 +132,20 @@ _BYLINE_RE = re.compile(
     r"news network|news desk|web desk|ویب ڈیسک|نیوز ڈیسک|न्यूज़ डेस्क|न्यूज डेस्क|वेब डेस्क",
     re.IGNORECASE,
 )
+# A stamp of relative time ("Updated 5 hours ago", "3 گھنٹے پہلے", "2 घंटे पहले"): says nothing
+# about the publication date the text can be trusted with, and is not article text.
+_RELATIVE_TIME_RE = re.compile(
+    r"^\W*(?:(?:last\s+)?updated|published|posted|اپ ?ڈیٹ|شائع|अपडेटेड|अपडेट|प्रकाशित)?\W*"
+    r"(?:just now|an? (?:minute|hour|day|week) ago|\d+\s*(?:seconds?|secs?|minutes?|mins?|"
+    r"hours?|hrs?|h|days?|weeks?|months?)\s+ago|\d+\s*(?:سیکنڈ|منٹ|گھنٹے|گھنٹہ|دن|ہفتے|ماہ)\s+"
+    r"(?:پہلے|قبل)|\d+\s*(?:सेकंड|मिनट|घंटे|घंटा|दिन|हफ्ते|हफ़्ते|सप्ताह|महीने)\s+पहले)\W*$",
+    re.IGNORECASE,
+)
+# Agency credit lines, wherever they are: "Reporting by …; Editing by …".
+_CREDIT_RE = re.compile(
+    r"^(?:(?:additional )?reporting by|editing by|writing by|compiled by|with inputs from)\b",
+    re.IGNORECASE,
+)
 # Literal fragments of the three patterns above: the page is searched for these first (a fast
 # substring test), and only lines holding one are checked with the regular expressions.
 _COPYRIGHT_KEYS = (
@@ -347,6 +361,10 @@ def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
         return "label"
     if line.words <= 2 and _URL_RE.match(line.text):
         return "link"
+    if line.words <= 8 and not line.sentence_end and _RELATIVE_TIME_RE.match(line.text):
+        return "timestamp"
+    if line.words <= 30 and _CREDIT_RE.match(line.text):
+        return "byline"
     if _MENU_CHARS_RE.search(line.text) and _is_menu(line):
         return "menu"
     if suspects:

@@ -67,6 +67,7 @@ _SKIP_WORDS = frozenset(
     authorities observers protesters""".split()
 )
 _DEMONYM_RE = re.compile(r"(?:ian|ese|ish|ani|i|an)$")
+_ADJECTIVE_DEMONYM_RE = re.compile(r"(?:ean|ian|ese|ish)$")
 _SPEECH = frozenset({"said", "says", "told", "added", "stated", "asked", "claimed", "noted"})
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "near", "across", "towards"})
 
@@ -75,39 +76,36 @@ def _is_capitalised(word: str) -> bool:
     return word[:1].isupper() and word[:1].isalpha()
 
 
-class _MidSentence:
-    """Words of a text written capitalised after the first word of a sentence (computed once,
-    on first use): a sentence-initial word with no other evidence is a name only if the text
-    also capitalises it where capitals mean something ("Trade between ..." is not a name) and
-    never writes it in lower case."""
-
-    def __init__(self, groups: list[list[tuple[int, int]]], text: str) -> None:
-        self._groups = groups
-        self._text = text
-        self._words: frozenset[str] | None = None
-
-    def __contains__(self, word: str) -> bool:
-        if self._words is None:
-            text = self._text
-            capitalised: set[str] = set()
-            lowercase: set[str] = set()
-            for group in self._groups:
-                for k, (s, e) in enumerate(group):
-                    token = text[s:e]
-                    if token.islower():
-                        lowercase.add(token)
-                    elif k and text[group[k - 1][0]].isalnum() and _is_capitalised(token):
-                        capitalised.add(token)
-            self._words = frozenset(w for w in capitalised if w.lower() not in lowercase)
-        return word in self._words
+def _written_as_name(text: str, word: str) -> bool:
+    """Whether ``text`` writes ``word`` capitalised after a lowercase word or a comma, where
+    capitals mean a name, and never in lower case: a sentence-initial word with no other
+    evidence is a name only then ("Trade between ..." is not one)."""
+    size = len(word)
+    lower = word.lower()
+    at = text.find(lower)
+    while at >= 0:
+        end = at + size
+        if (at == 0 or not text[at - 1].isalnum()) and (
+            end == len(text) or not text[end].isalnum()
+        ):
+            return False
+        at = text.find(lower, at + 1)
+    at = text.find(word)
+    while at >= 0:
+        end = at + size
+        if end == len(text) or not text[end].isalnum():
+            head = text[max(0, at - 40) : at].split()
+            previous = head[-1] if head else ""
+            if previous[-1:] in (",", ";", "(") or previous[:1].islower():
+                return True
+        at = text.find(word, at + 1)
+    return False
 
 
 def tag(text: str) -> list[tuple[int, int, str, float]]:
     """``(start, end, type, score)`` candidates for PER/ORG/LOC in English ``text``."""
     result: list[tuple[int, int, str, float]] = []
-    groups = sentences(text, tokenize(text))
-    mid_sentence = _MidSentence(groups, text)
-    for sentence in groups:
+    for sentence in sentences(text, tokenize(text)):
         words = [text[s:e] for s, e in sentence]
         lowered = [w.lower() for w in words]
         i = 0
@@ -129,7 +127,7 @@ def tag(text: str) -> list[tuple[int, int, str, float]]:
                     j += 2
                 else:
                     break
-            _emit(text, sentence, words, lowered, i, j, result, mid_sentence)
+            _emit(text, sentence, words, lowered, i, j, result)
             i = j
     return result
 
@@ -142,7 +140,6 @@ def _emit(
     i: int,
     j: int,
     result: list[tuple[int, int, str, float]],
-    mid_sentence: _MidSentence,
 ) -> None:
     """Trim, type and score one capitalised run ``words[i:j]``."""
     titled = i > 0 and (
@@ -168,15 +165,22 @@ def _emit(
     acronym = single and word.isupper() and 2 <= len(word) <= 6
     kind = ""
     score = 0.4
-    if any(w in _ORG_CUES for w in run):
-        kind, score = "ORG", 0.6
+    if run[-1] in _LOC_CUES and not single:  # "Islamabad International Airport"
+        kind, score = "LOC", 0.6
+    elif any(w in _ORG_CUES for w in run) or (run[-1] == "international" and not single):
+        kind, score = "ORG", 0.6  # "Amnesty International"
     elif any(w in _LOC_CUES for w in run) or " ".join(run) in _PLACES or run[-1] in _PLACES:
         kind, score = "LOC", 0.6
     elif titled:
         kind, score = "PER", 0.65
     elif acronym:
         kind, score = ("LOC", 0.5) if word in {"US", "USA", "UK", "UAE"} else ("ORG", 0.5)
-    elif j < len(words) and lowered[j] in _LOC_CUES and not _is_capitalised(words[j]):
+    elif (
+        j < len(words)
+        and lowered[j] in _LOC_CUES
+        and not _is_capitalised(words[j])
+        and not (single and _ADJECTIVE_DEMONYM_RE.search(run[0]))  # "Korean peninsula"
+    ):
         kind, score = "LOC", 0.5  # "the Torkham border", "Swat valley"
     elif single and _LOC_SUFFIX_RE.search(run[0]) and len(run[0]) > 4:
         kind, score = "LOC", 0.4
@@ -186,7 +190,11 @@ def _emit(
         kind, score = "PER", 0.55
     elif single and _DEMONYM_RE.search(run[0]):
         return
-    elif single and not any(w[:1].isalnum() for w in words[:i]) and word not in mid_sentence:
+    elif (
+        single
+        and all(w in _SKIP_WORDS or not w[:1].isalnum() for w in lowered[:i])
+        and not _written_as_name(text, word)
+    ):
         return  # capitalised only because it starts the sentence
     else:
         kind, score = "PER", 0.4 if not single else 0.3

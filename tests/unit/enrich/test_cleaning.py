@@ -161,6 +161,25 @@ def test_a_headline_made_of_ordinary_words_is_not_a_phrase_run() -> None:
     assert clean_page(text).title == "Video games and live music"
 
 
+@pytest.mark.parametrize("stamp", ["Updated 5 hours ago", "3 گھنٹے پہلے", "अपडेटेड 2 घंटे पहले"])
+def test_relative_time_stamps_and_credit_lines_are_removed(stamp: str) -> None:
+    text = "\n".join(
+        [
+            "Flood waters recede in the river valley towns",
+            stamp,
+            "Flood waters began to recede on Tuesday in the valley towns, officials said, as"
+            " relief teams reached villages cut off for a week.",
+            "Reporting by A. Writer; Editing by B. Editor",
+            "Schools will reopen next week once the buildings have been inspected, the district"
+            " administration said in a statement.",
+        ]
+    )
+    page = clean_page(text)
+    assert page.title == "Flood waters recede in the river valley towns"
+    assert stamp in page.removed and "Reporting by A. Writer; Editing by B. Editor" in page.removed
+    assert page.body.startswith("Flood waters began") and "Schools will reopen" in page.body
+
+
 def test_inline_also_read_inside_the_article() -> None:
     text = "\n\n".join(
         [

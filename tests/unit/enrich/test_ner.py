@@ -89,6 +89,12 @@ def test_english_sentence_initial_words_and_following_place_cues(tagger: NerTagg
     assert not any(surface == "Trade" for surface, _ in found)
     # a lowercase place word after the run types it
     assert ("Torkham", "LOC") in found
+    # the last word types a run: an organisation, an airport
+    text2 = "Amnesty International criticised the delay at Islamabad International Airport."
+    found2 = _found(tagger.tag(text2, "en"))
+    assert ("Amnesty International", "ORG") in found2
+    assert ("Islamabad International Airport", "LOC") in found2
+    assert not tagger.tag("Our Standards: the principles.", "en")
     # a sentence-initial name the text also capitalises mid-sentence is kept
     assert sum(surface == "Asif" for surface, _ in found) == 2
 
