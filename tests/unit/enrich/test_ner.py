@@ -273,6 +273,26 @@ def test_bio_decoding_never_joins_across_a_sentence_or_a_gap() -> None:
     assert [s.text for s in found] == ["a b", "c", "e", "f"]
 
 
+def test_decoded_spans_have_balanced_brackets() -> None:
+    from services.enrich.ner.tagger import _decode
+
+    text = "WHO ( UN ) and ILO ( X y ) z"
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    words = text.split()
+
+    def decode(labelled: dict[int, str]) -> list[str]:
+        labels = [labelled.get(k, "O") for k in range(len(words))]
+        return [s.text for s in _decode(text, spans, labels, [0.9] * len(words))]
+
+    # an open bracket takes the ")" right after the span
+    assert decode({0: "B-ORG", 1: "I-ORG", 2: "I-ORG"}) == ["WHO ( UN )"]
+    # one that closes further away is cut off, and so is a ")" opened before the span
+    assert decode({5: "B-ORG", 6: "I-ORG", 7: "I-ORG"}) == ["ILO"]
+    assert decode({2: "B-ORG", 3: "I-ORG", 4: "I-ORG"}) == ["UN"]
+    # a span that is only brackets is dropped
+    assert decode({1: "B-ORG"}) == []
+
+
 _REFERENCE_NEWLINE = re.compile(r"[\n\r\u2028\u2029\x85]")
 
 
