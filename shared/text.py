@@ -34,6 +34,7 @@ __all__ = [
     "ASTRAL",
     "BIDI_CONTROLS",
     "ZERO_WIDTH",
+    "balanced_span",
     "clean_control",
     "has_astral",
     "normalize_char_preserving",
@@ -280,3 +281,40 @@ def normalize_char_preserving(text: str) -> str:
     full search form of a span apply :func:`normalize_text` to that span.
     """
     return text.translate(_CHAR_PRESERVING_TABLE)
+
+
+def balanced_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``text[start:end]`` with its round brackets balanced, or ``None`` if nothing is left.
+
+    An entity span that leaves one bracket open takes the ``)`` that follows it (after spaces):
+    ``जनता दल (यूनाइटेड`` → ``जनता दल (यूनाइटेड)``. Otherwise the span is cut before its first
+    bracket that has no partner, and the spaces, hyphens and commas left at its end go too.
+    """
+    while start < end and (text[start] == ")" or text[start].isspace()):
+        start += 1  # a bracket closed before the span began
+    surface = text[start:end]
+    opened: list[int] = []
+    stray: int | None = None
+    for k, char in enumerate(surface):
+        if char == "(":
+            opened.append(k)
+        elif char == ")":
+            if not opened:
+                stray = k
+                break
+            opened.pop()
+    if stray is None and not opened:
+        return start, end
+    if stray is None and len(opened) == 1:
+        after = end
+        while after < len(text) and text[after] == " ":
+            after += 1
+        if text[after : after + 1] == ")":
+            return start, after + 1
+    cut = min(opened[0] if opened else len(surface), len(surface) if stray is None else stray)
+    end = start + cut
+    while end > start and (text[end - 1].isspace() or text[end - 1] in "-,"):
+        end -= 1
+    while start < end and text[start].isspace():
+        start += 1
+    return (start, end) if start < end else None

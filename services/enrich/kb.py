@@ -39,7 +39,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from shared.text import ASTRAL, has_astral, normalize_text, unicode_class
+from shared.text import ASTRAL, balanced_span, has_astral, normalize_text, unicode_class
 
 __all__ = [
     "DEFAULT_KB_PATH",
@@ -120,8 +120,10 @@ def tokenize(text: str) -> list[tuple[int, int, str]]:
     return [(offsets[k], offsets[k + 1], pieces[k]) for k in range(1, len(pieces), 2)]
 
 
+@functools.lru_cache(maxsize=65536)
 def alias_key(alias: str) -> str:
-    """The lookup key of an alias or query: normalised tokens joined by one space."""
+    """The lookup key of an alias or query: normalised tokens joined by one space (cached: the
+    tagger's mentions are looked up by name, and names recur across articles)."""
     return " ".join(k for t in _pieces(alias)[1::2] if (k := normalize_text(t)))
 
 
@@ -328,6 +330,11 @@ class KnowledgeBase:
                 end = offsets[2 * (position + length)]
                 if key in self._case and not self._case_ok(key, text[start:end]):
                     continue
+                if length > 1 and ("(" in text[start:end] or ")" in text[start:end]):
+                    bounds = balanced_span(text, start, end)  # "जनता दल (यूनाइटेड)"
+                    if bounds is None:
+                        continue
+                    start, end = bounds
                 found.append((start, end, index[key]))
                 next_free = position + length
                 break

@@ -32,6 +32,8 @@ import numpy.typing as npt
 import pycrfsuite
 from numba import njit
 
+from shared.text import balanced_span
+
 from . import english
 from .crf import CompiledCrf, Floats, Ints, decode
 from .features import FeatureExtractor
@@ -342,7 +344,7 @@ def _decode(
         start, stop = begin, end
         surface = text[start:stop]
         if "(" in surface or ")" in surface:
-            bounds = _balanced(text, start, stop, spans, last, sentence_starts)
+            bounds = balanced_span(text, start, stop)
             if bounds is None:
                 return
             start, stop = bounds
@@ -371,43 +373,6 @@ def _decode(
         current_type, (begin, end), scores, last = kind, spans[i], [probs[i]], i
     close()
     return result
-
-
-def _balanced(
-    text: str,
-    start: int,
-    stop: int,
-    spans: list[tuple[int, int]],
-    last: int,
-    sentence_starts: frozenset[int],
-) -> tuple[int, int] | None:
-    """A span's bounds with its brackets balanced, or ``None`` if nothing is left.
-
-    ``विश्व स्वास्थ्य संगठन ( डब्लूएचओ`` takes the ``)`` that follows it; a bracket that opens
-    further away, or closes one opened before the span, is cut off with the text beyond it.
-    """
-    surface = text[start:stop]
-    if surface.count("(") > surface.count(")"):
-        following = last + 1
-        if (
-            following < len(spans)
-            and following not in sentence_starts
-            and text[spans[following][0] : spans[following][1]] == ")"
-            and surface.count("(") == surface.count(")") + 1
-        ):
-            return start, spans[following][1]
-        stop = start + surface.rindex("(")
-    elif surface.count(")") > surface.count("("):
-        stop = start + surface.index(")")
-    while stop > start and (text[stop - 1].isspace() or text[stop - 1] in "(-,"):
-        stop -= 1
-    while start < stop and (text[start].isspace() or text[start] in ")-,"):
-        start += 1
-    if stop <= start:
-        return None
-    if text[start:stop].count("(") != text[start:stop].count(")"):
-        return None
-    return start, stop
 
 
 class NerTagger:

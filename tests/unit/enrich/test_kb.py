@@ -210,3 +210,10 @@ def test_tokens_match_the_plain_definition(text: str) -> None:
     assert tokenize(text) == [
         (m.start(), m.end(), m.group()) for m in _REFERENCE_TOKEN_RE.finditer(text)
     ]
+
+
+def test_a_mention_keeps_its_brackets_balanced(kb: KnowledgeBase) -> None:
+    text = "जनता दल (यूनाइटेड) और राष्ट्रीय जनता दल ने गठबंधन किया।"
+    hits = {h.entry.id: h.text for h in kb.find_mentions(text)}
+    assert hits["org:jdu"] == "जनता दल (यूनाइटेड)"
+    assert hits["org:rjd"] == "राष्ट्रीय जनता दल"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.text import clean_control, normalize_char_preserving, normalize_text
+from shared.text import balanced_span, clean_control, normalize_char_preserving, normalize_text
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,21 @@ def test_normalize_is_idempotent(text: str) -> None:
 @given(st.text())
 def test_char_preserving_never_changes_length(text: str) -> None:
     assert len(normalize_char_preserving(text)) == len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "expected"),
+    [
+        ("जनता दल (यूनाइटेड) ने कहा", (0, 17), "जनता दल (यूनाइटेड)"),
+        ("WHO ( UN ) said", (0, 8), "WHO ( UN )"),
+        ("ILO ( X y ) z", (0, 7), "ILO"),
+        ("UN ) and", (0, 8), "UN"),
+        ("( )", (0, 3), "( )"),
+        (") (", (0, 3), None),
+        (") UN", (0, 4), "UN"),
+        ("plain name", (0, 10), "plain name"),
+    ],
+)
+def test_balanced_span(text: str, span: tuple[int, int], expected: str | None) -> None:
+    bounds = balanced_span(text, *span)
+    assert (text[bounds[0] : bounds[1]] if bounds else None) == expected
