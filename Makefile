@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DATA ?= ../shared/datasets/il-ner
 CHAOS_N ?= 1000
 
-.PHONY: install browser run test unit integration lint typecheck check train-ner eval bench chaos kb clean \
+.PHONY: install browser run test unit integration lint typecheck check train-ner name-lexicon eval bench chaos kb clean \
 	bench-tracing dashboards bench-api
 
 $(STAMP): pyproject.toml
@@ -52,6 +52,9 @@ typecheck: install
 kb: install
 	$(BIN)/python -m pip install --quiet -e '.[kb]'
 	$(BIN)/python tools/build_kb.py
+
+name-lexicon: install
+	$(BIN)/python tools/build_name_lexicon.py --data $(DATA)
 
 train-ner: install
 	$(BIN)/python tools/train_ner.py --data $(DATA)

@@ -22,22 +22,35 @@ Word boundaries are dropped too, because Urdu often splits what Hindi writes as 
 (``اسلام آباد`` / ``इस्लामाबाद``, ``من موہن`` / ``मनमोहन``): the key is ``nblmnr``. Other scripts
 (Cyrillic, CJK, ...) are romanised with uroman and reduced by the same Latin rules.
 :func:`latin_name` is the display form: a rule-based Devanagari romaniser with Hindi schwa
-deletion (``शहबाज़ शरीफ़`` → ``Shahbaz Sharif``), a vowel-guessing Urdu romaniser, and uroman
-for everything else. ``tests/unit/enrich/data/name_pairs.tsv`` measures how often the Hindi and
+deletion (``शहबाज़ शरीफ़`` → ``Shahbaz Sharif``), an Urdu romaniser that takes unwritten short
+vowels from Hindi and knowledge-base spellings of the same word and guesses them otherwise, and
+uroman for everything else. ``tests/unit/enrich/data/name_pairs.tsv`` measures how often the Hindi and
 Urdu spellings of one name agree and that distinct names do not collide.
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
+import json
 import re
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 from shared.text import normalize_text
 
-__all__ = ["ends_with_title", "entity_id", "latin_name", "name_key", "name_span", "script_of"]
+__all__ = [
+    "devanagari_pattern",
+    "ends_with_title",
+    "entity_id",
+    "latin_name",
+    "name_key",
+    "name_span",
+    "script_of",
+    "urdu_pattern",
+]
 
 VOWEL = "a"  # placeholder letter for any vowel in the intermediate key alphabet
 
@@ -475,7 +488,134 @@ def _romanize_urdu_word(word: str) -> str:
             out.append(_URDU_CONSONANTS[char])
             consonants_seen += 1
             previous_consonant = True
+    _open_final_cluster(out)
     return "".join(out)
+
+
+#: Word-final consonant pairs that names keep together (چاند Chand, جنگ Jang, دوست Dost).
+_FINAL_CLUSTERS = frozenset({"nd", "nt", "ng", "st", "sht", "kht", "ft", "nk"})
+_VOWEL_UNITS = frozenset("aeiouw")
+
+
+def _open_final_cluster(units: list[str]) -> None:
+    """Guess a short "a" before a word's last consonant after another consonant (اکرم Akram,
+    احسن Ahsan, ناتھن Nathan), unless the pair is one names keep together."""
+    if len(units) < 3 or units[-1] in _VOWEL_UNITS:
+        return
+    before = len(units) - 2
+    if units[before] == "h" and before > 0 and units[before - 1] not in _VOWEL_UNITS:
+        before -= 1  # an aspirate (t + ھ) is one consonant
+    pair = "".join(units[before:-1]) + units[-1]
+    previous = units[before : len(units) - 1]
+    if any(u in _VOWEL_UNITS for u in previous) or pair in _FINAL_CLUSTERS:
+        return
+    if not any(u in _VOWEL_UNITS for u in units[:before]):
+        return  # no vowel yet: the rule before has already guessed the word's one vowel
+    units.insert(len(units) - 1, "a")
+
+
+# --------------------------------------------------------------------------- Urdu vowels from Hindi
+
+# Urdu leaves short vowels unwritten, so a rule can only guess them (کمار → "Kmar"); the Hindi
+# spelling of the same word writes them (कुमार → "Kumar"). A word's *vowel pattern* is what both
+# scripts write: its consonants in the key alphabet plus its long vowels (A for ا / ा, I for ی ے /
+# ी े ै and य, U for و / ू ो ौ and व; V for a word-initial vowel). Hindi words and knowledge-base
+# names sharing an Urdu word's pattern (tools/build_name_lexicon.py) give its vowels; the Urdu
+# letters keep the last word on consonants (ز is z even where Hindi wrote ज for ज़).
+
+_LEXICON_PATH = Path(__file__).resolve().parent / "data" / "urdu_name_lexicon.json.gz"
+_DEVA_LONG = {"ा": "A", "ी": "I", "े": "I", "ै": "I", "ू": "U", "ो": "U", "ौ": "U", "ॉ": "U", "ॅ": "I"}
+_DEVA_INITIAL = {
+    "अ": "V", "आ": "V", "इ": "V", "ई": "VI", "उ": "V", "ऊ": "VU", "ए": "VI", "ऐ": "VI",
+    "ओ": "VU", "औ": "VU", "ऑ": "VU", "ऋ": "r",
+}  # fmt: skip
+_LATIN_UNIT_RE = re.compile(r"sh|kh|gh|ch|th|ph|bh|dh|jh|zh|ng|[b-df-hj-np-tv-z]|[aeiou]+", re.I)
+_LONG = frozenset("AIUV")
+
+
+def _collapse_pattern(pattern: list[str]) -> str:
+    return "".join(c for i, c in enumerate(pattern) if i == 0 or pattern[i - 1] != c or c in _LONG)
+
+
+def devanagari_pattern(word: str) -> str:
+    """The vowel pattern of a Devanagari word (see above): ``कुमार`` → ``kmAr``."""
+    out: list[str] = []
+    for index, char in enumerate(unicodedata.normalize("NFD", word)):
+        if char in _DEVA_INITIAL:
+            mark = _DEVA_INITIAL[char]
+            out.append(mark if index == 0 else mark[-1:].replace("V", "A"))
+        elif char in _DEVA_LONG:
+            out.append(_DEVA_LONG[char])
+        elif char == "य":
+            out.append("I")
+        elif char == "व":
+            out.append("U")
+        elif char in "ंँ":
+            out.append("n")
+        else:
+            letter = _DEVANAGARI_KEY.get(char)
+            if letter and letter != VOWEL:
+                out.append(letter)
+    return _collapse_pattern(out)
+
+
+def urdu_pattern(word: str) -> str:
+    """The vowel pattern of an Urdu word (see above): ``کمار`` → ``kmAr``."""
+    letters = unicodedata.normalize("NFKC", word).translate(_URDU_ROMAN_FOLD)
+    out: list[str] = []
+    last = len(letters) - 1
+    for index, char in enumerate(letters):
+        if char in "اآع":
+            out.append("V" if index == 0 else "A" if char != "ع" else "")
+        elif char in "یے":
+            out.append("I")
+        elif char == "و":
+            out.append("U")
+        elif char == "ہ" and index == last and index > 0 and letters[index - 1] not in "اآویے":
+            out.append("A")  # word-final he after a consonant: خواجہ, باجوہ
+        elif char != _ARABIC_ASPIRATION:
+            letter = _ARABIC_KEY.get(char)
+            if letter and letter != VOWEL:
+                out.append(letter)
+    return _collapse_pattern(out)
+
+
+@functools.cache
+def _lexicon() -> dict[str, list[tuple[str, int]]]:
+    """Urdu vowel pattern → Latin spellings with their weights, best first (may be empty)."""
+    if not _LEXICON_PATH.is_file():
+        return {}
+    with gzip.open(_LEXICON_PATH, "rt", encoding="utf-8") as handle:
+        data = json.load(handle)
+    return {
+        pattern: [(latin, int(n)) for latin, n in rows]
+        for pattern, rows in data["patterns"].items()
+    }
+
+
+def _consonants(latin: str) -> list[str]:
+    return [u for u in _LATIN_UNIT_RE.findall(latin) if u[0].lower() not in "aeiou"]
+
+
+def _with_consonants(latin: str, consonants: list[str]) -> str:
+    """``latin``'s vowels around ``consonants`` (as many as ``latin`` has): Ajad + z,d → Azad."""
+    units = _LATIN_UNIT_RE.findall(latin)
+    given = iter(consonants)
+    out = "".join(u.lower() if u[0].lower() in "aeiou" else next(given) for u in units)
+    return out[:1].upper() + out[1:]
+
+
+def _urdu_from_lexicon(word: str) -> str | None:
+    """The lexicon's Latin form of an Urdu word, its consonants from the Urdu letters."""
+    candidates = _lexicon().get(urdu_pattern(word))
+    if not candidates:
+        return None
+    urdu = _consonants(_romanize_urdu_word(word))
+    fits = [latin for latin, _ in candidates if len(_consonants(latin)) == len(urdu)]
+    if not fits:
+        return candidates[0][0]
+    exact = [latin for latin in fits if [c.lower() for c in _consonants(latin)] == urdu]
+    return exact[0] if exact else _with_consonants(fits[0], urdu)
 
 
 def _title(text: str) -> str:
@@ -486,8 +626,9 @@ def _title(text: str) -> str:
 def latin_name(text: str, language: str | None = None, strip_titles: bool = True) -> str:
     """Readable Latin-script form of a name: ``नबील मुनीर`` → ``Nabil Munir``.
 
-    Devanagari is romanised by rule (with schwa deletion), Urdu by rule with guessed short
-    vowels (``نبیل منیر`` → ``Nabil Manir``: readable, not always right), Latin is returned
+    Devanagari is romanised by rule (with schwa deletion), Urdu with its short vowels from the
+    vowel lexicon where it knows the word (``نبیل منیر`` → ``Nabil Munir``) and guessed where it
+    does not (readable, not always right), Latin is returned
     with its spacing tidied, other scripts go through uroman. ``language`` is a hint only;
     ``strip_titles`` as in :func:`name_key`.
     """
@@ -499,7 +640,7 @@ def latin_name(text: str, language: str | None = None, strip_titles: bool = True
         if script == "Deva":
             romanised.append(_romanize_devanagari_word(word))
         elif script == "Arab":
-            romanised.append(_romanize_urdu_word(word))
+            romanised.append(_urdu_from_lexicon(word) or _romanize_urdu_word(word))
         elif script == "Latn":
             romanised.append(word)
         else:
