@@ -24,8 +24,8 @@ Word boundaries are dropped too, because Urdu often splits what Hindi writes as 
 :func:`latin_name` is the display form: a rule-based Devanagari romaniser with Hindi schwa
 deletion (``शहबाज़ शरीफ़`` → ``Shahbaz Sharif``), an Urdu romaniser that takes unwritten short
 vowels from Hindi and knowledge-base spellings of the same word and guesses them otherwise, and
-uroman for everything else. ``tests/unit/enrich/data/name_pairs.tsv`` measures how often the Hindi and
-Urdu spellings of one name agree and that distinct names do not collide.
+uroman for everything else. ``tests/unit/enrich/data/name_pairs.tsv`` measures how often the
+Hindi and Urdu spellings of one name agree and that distinct names do not collide.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ __all__ = [
     "name_span",
     "script_of",
     "urdu_pattern",
+    "warmup",
 ]
 
 VOWEL = "a"  # placeholder letter for any vowel in the intermediate key alphabet
@@ -591,6 +592,11 @@ def _lexicon() -> dict[str, list[tuple[str, int]]]:
         pattern: [(latin, int(n)) for latin, n in rows]
         for pattern, rows in data["patterns"].items()
     }
+
+
+def warmup() -> None:
+    """Load the vowel lexicon now (a worker's start), not on the first Urdu name."""
+    _lexicon()
 
 
 def _consonants(latin: str) -> list[str]:

@@ -338,9 +338,11 @@ class Enricher:
             )
         )
         self.max_chars = max_chars
-        # pay one-off initialisation (cld3 model, date grammar) here, not on the first article
+        # pay one-off initialisation (cld3 model, date grammar, name lexicon) here, not on the
+        # first article
         language.warmup()
         dates.warmup()
+        names.warmup()
 
     def enrich(self, raw: RawArticle, now: datetime | None = None) -> EnrichedArticle:
         """Enrich one raw article. Never raises on odd text: problems become ``flags``."""
