@@ -373,6 +373,8 @@ def _romanize_devanagari_word(word: str) -> str:
             if index + 1 < len(chars) and chars[index + 1] == "़":
                 consonant = _DEVA_NUKTA.get(char, consonant)
                 index += 1
+            if consonant == "v" and units and units[-1][1] == "" and units[-1][0] not in NASALS:
+                consonant = "w"  # after a consonant: ख्वाजा Khwaja, भारद्वाज Bharadwaj, स्वामी
             units.append([consonant, None])
         elif char in _DEVA_VOWEL_SIGNS and units and units[-1][1] is None:
             units[-1][1] = _DEVA_VOWEL_SIGNS[char]

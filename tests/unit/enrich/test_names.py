@@ -101,6 +101,7 @@ def test_entity_id_is_url_safe_ascii() -> None:
         ("नरेंद्र मोदी", "Narendra Modi"),
         ("कमला हैरिस", "Kamla Hairis"),
         ("मनमोहन सिंह", "Manmohan Singh"),
+        ("सौरभ भारद्वाज", "Saurabh Bharadwaj"),  # व after a consonant is w
         ("شہباز شریف", "Shehbaz Sharif"),  # the knowledge base's spelling of these words
         ("ریکھا گپتا", "Rekha Gupta"),  # vowels from the Hindi spellings
         ("خواجہ آصف", "Khwaja Asif"),
