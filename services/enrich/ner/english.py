@@ -69,6 +69,7 @@ _SKIP_WORDS = frozenset(
 _DEMONYM_RE = re.compile(r"(?:ian|ese|ish|ani|i|an)$")
 _ADJECTIVE_DEMONYM_RE = re.compile(r"(?:ean|ian|ese|ish)$")
 _SPEECH = frozenset({"said", "says", "told", "added", "stated", "asked", "claimed", "noted"})
+_SENTENCE_END = frozenset(".!?:\"”’')")
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "near", "across", "towards"})
 
 
@@ -77,9 +78,10 @@ def _is_capitalised(word: str) -> bool:
 
 
 def _written_as_name(text: str, word: str) -> bool:
-    """Whether ``text`` writes ``word`` capitalised after a lowercase word or a comma, where
-    capitals mean a name, and never in lower case: a sentence-initial word with no other
-    evidence is a name only then ("Trade between ..." is not one)."""
+    """Whether ``text`` writes ``word`` capitalised where capitals mean a name — after a
+    lowercase word, a comma or another name word ("Mike Pompeo"), not after a sentence end —
+    and never in lower case: a sentence-initial word with no other evidence is a name only then
+    ("Trade between ..." is not one)."""
     size = len(word)
     lower = word.lower()
     at = text.find(lower)
@@ -96,7 +98,14 @@ def _written_as_name(text: str, word: str) -> bool:
         if end == len(text) or not text[end].isalnum():
             head = text[max(0, at - 40) : at].split()
             previous = head[-1] if head else ""
-            if previous[-1:] in (",", ";", "(") or previous[:1].islower():
+            if previous[-1:] in (",", ";", "("):
+                return True
+            if previous[-1:] not in _SENTENCE_END and (
+                previous[:1].islower()  # "said Pompeo"
+                or (
+                    _is_capitalised(previous) and previous.lower() not in _SKIP_WORDS
+                )  # "Mike Pompeo"
+            ):
                 return True
         at = text.find(word, at + 1)
     return False
@@ -158,10 +167,18 @@ def _emit(
     if i >= j:
         return
     run = lowered[i:j]
+    if "and" in run and not any(w in _ORG_CUES for w in run):
+        # "Sergio Aguero and Raheem Sterling" is two names; "Ministry of Law and Justice" one
+        cut = i + run.index("and")
+        _emit(text, sentence, words, lowered, i, cut, result)
+        _emit(text, sentence, words, lowered, cut + 1, j, result)
+        return
     single = j - i == 1
     word = words[i]
     if single and len(word) == 1:
         return
+    if all(w.isupper() for w in words[i:j]) and (j - i >= 3 or len(word) > 6):
+        return  # shouted text ("THANK YOU FOR STANDING UP"), not a name
     acronym = single and word.isupper() and 2 <= len(word) <= 6
     kind = ""
     score = 0.4

@@ -95,6 +95,20 @@ def test_english_sentence_initial_words_and_following_place_cues(tagger: NerTagg
     assert ("Amnesty International", "ORG") in found2
     assert ("Islamabad International Airport", "LOC") in found2
     assert not tagger.tag("Our Standards: the principles.", "en")
+    # two names joined by "and" are two names; an organisation's "and" stays inside it
+    found3 = _found(
+        tagger.tag(
+            "Jordan Spieth and Justin Thomas won. The Ministry of Law and Justice met.", "en"
+        )
+    )
+    assert {("Jordan Spieth", "PER"), ("Justin Thomas", "PER")} <= found3
+    assert ("Ministry of Law and Justice", "ORG") in found3
+    # shouted text is no name, and an adverb after a sentence end is not "mid-sentence"
+    assert not tagger.tag("He wrote: THANK YOU FOR STANDING UP TO THE MOB", "en")
+    assert not tagger.tag("It rained. Sadly the match was off.", "en")
+    # a sentence-initial surname the text writes after a first name is kept
+    found4 = _found(tagger.tag("Officials met Mike Pompeo on Monday. Pompeo left.", "en"))
+    assert ("Pompeo", "PER") in found4
     # a sentence-initial name the text also capitalises mid-sentence is kept
     assert sum(surface == "Asif" for surface, _ in found) == 2
 
