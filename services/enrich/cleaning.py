@@ -141,9 +141,18 @@ _RELATIVE_TIME_RE = re.compile(
     r"(?:پہلے|قبل)|\d+\s*(?:सेकंड|मिनट|घंटे|घंटा|दिन|हफ्ते|हफ़्ते|सप्ताह|महीने)\s+पहले)\W*$",
     re.IGNORECASE,
 )
-# Agency credit lines, wherever they are: "Reporting by …; Editing by …".
+# Agency credit lines and print-edition notes, wherever they are: "Reporting by …; Editing by
+# …", "Published in Dawn, November 26th, 2024".
 _CREDIT_RE = re.compile(
-    r"^(?:(?:additional )?reporting by|editing by|writing by|compiled by|with inputs from)\b",
+    r"^(?:(?:additional )?reporting by|editing by|writing by|compiled by|with inputs from|"
+    r"published in (?:the )?[A-Z])",
+    re.IGNORECASE,
+)
+_PRINT_EDITION_RE = re.compile(r"^published in ", re.IGNORECASE)
+# Calls to follow the site ("Like us on Facebook, follow @Site on Twitter").
+_SOCIAL_PROMPT_RE = re.compile(
+    r"\b(?:like|follow|join|subscribe to)\b[^.!?]{0,80}?\b(?:on|via) (?:facebook|twitter|x|"
+    r"instagram|whatsapp|telegram|youtube|linkedin)\b|\bfollow @\w+",
     re.IGNORECASE,
 )
 # Literal fragments of the three patterns above: the page is searched for these first (a fast
@@ -365,6 +374,8 @@ def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
         return "timestamp"
     if line.words <= 30 and _CREDIT_RE.match(line.text):
         return "byline"
+    if line.words <= 40 and _SOCIAL_PROMPT_RE.search(line.text):
+        return "share"
     if _MENU_CHARS_RE.search(line.text) and _is_menu(line):
         return "menu"
     if suspects:
@@ -586,6 +597,18 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
         span = date_span(lead[:160])
         if span is not None:
             dateline = lead[: span[1]].strip(" ,،:-–—")
+    if dateline is None:
+        # the print-edition note at the foot dates the article too ("Published in Dawn, …")
+        dateline = next(
+            (
+                line.text
+                for line in lines
+                if line.furniture == "byline"
+                and _PRINT_EDITION_RE.match(line.text)
+                and date_span(line.text) is not None
+            ),
+            None,
+        )
 
     # Bottom zone: short lines after the last paragraph are footer.
     for i in range(last_para + 1, len(lines)):

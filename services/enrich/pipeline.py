@@ -16,6 +16,7 @@ Entity extraction is pluggable: anything with ``extract(field, text, language)``
 
 from __future__ import annotations
 
+import re
 import time
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -205,6 +206,85 @@ class ModelExtractor:
         return result
 
 
+# "Long Name (ACRONYM)": the bracket right after a mention, holding a short name.
+_DEFINED_RE = re.compile(r"\s*[(（]\s*([^()（）\n]{2,30}?)\s*[)）]")
+_WORD_SPLIT_RE = re.compile(r"[\s\-‐–]+")
+
+
+def _initials_fit(acronym: str, name: str) -> bool:
+    """Whether a Latin acronym's letters are initials of the name's words, in order (PTI for
+    Pakistan Tehreek-e-Insaf; not Reuters for Karachi)."""
+    letters = [c for c in acronym.upper() if c.isalpha()]
+    initials = iter(w[0].upper() for w in _WORD_SPLIT_RE.split(name) if w and w[0].isalpha())
+    return len(letters) >= 2 and all(any(c == i for i in initials) for c in letters)
+
+
+def _defined_short_name(definition: Candidate, text: str) -> str | None:
+    """The short name a linked mention defines in brackets right after it, if any."""
+    match = _DEFINED_RE.match(text, definition.end)
+    if match is None or definition.entry is None:
+        return None
+    short = match.group(1)
+    if short.isascii():
+        return short if short.isupper() and _initials_fit(short, definition.text) else None
+    # Urdu/Hindi acronyms are letter names (آئی ایم ایف) or one short word (भाजपा): only an
+    # organisation's, and shorter than its name
+    words = short.split()
+    if definition.type != "ORG" or len(words) > 4 or len(short) >= len(definition.text):
+        return None
+    return short if all(len(w) <= 8 for w in words) else None
+
+
+def link_defined_names(candidates: list[Candidate], texts: dict[str, str]) -> list[Candidate]:
+    """Short names an article defines ("Pakistan Tehreek-e-Insaf (PTI)", "बिहार विधान परिषद
+    (बीविप)") stand for the linked entity everywhere in it: candidates with that text are linked
+    to it, and whole-word occurrences no extractor proposed become mentions (source ``rule``)."""
+    defined: dict[str, Candidate] = {}
+    for candidate in candidates:
+        short = _defined_short_name(candidate, texts[candidate.field])
+        if short is not None and short not in defined:
+            defined[short] = candidate
+    if not defined:
+        return candidates
+    result: list[Candidate] = []
+    covered: set[tuple[str, int]] = set()
+    for candidate in candidates:
+        definition = defined.get(candidate.text)
+        if definition is not None and candidate.entry is None:
+            candidate = Candidate(
+                candidate.field,
+                candidate.start,
+                candidate.end,
+                candidate.text,
+                definition.type,
+                candidate.source,
+                max(candidate.score, definition.score * 0.9),
+                definition.entry,
+            )
+        covered.add((candidate.field, candidate.start))
+        result.append(candidate)
+    for short, definition in defined.items():
+        for field_name, text in texts.items():
+            at = text.find(short)
+            while at >= 0:
+                end = at + len(short)
+                if (field_name, at) not in covered and _word_at(text, at, end):
+                    result.append(
+                        Candidate(
+                            field_name,  # type: ignore[arg-type]
+                            at,
+                            end,
+                            short,
+                            definition.type,
+                            "rule",
+                            round(definition.score * 0.9, 4),
+                            definition.entry,
+                        )
+                    )
+                at = text.find(short, end)
+    return result
+
+
 def _entity_type(value: str) -> EntityType:
     return value if value in ("PER", "ORG", "LOC", "MISC") else "MISC"  # type: ignore[return-value]
 
@@ -379,6 +459,7 @@ class Enricher:
             for field_name, text in (("title", title), ("body", body)):
                 if text:
                     candidates.extend(extractor.extract(field_name, text, detected.language))  # type: ignore[arg-type]
+        candidates = link_defined_names(candidates, {"title": title or "", "body": body})
         entities = build_entities(candidates, detected.language)
         lap("entities")
 

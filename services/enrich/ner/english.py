@@ -25,7 +25,7 @@ _TITLES = frozenset(
     minister premier chancellor governor senator sen rep gen general lt col colonel maj major capt
     captain commander chief chairman chairperson secretary ambassador king queen prince princess
     pope imam mayor marshal admiral inspector officer spokesman spokeswoman sardar begum shri sri
-    smt pm cm""".split()
+    smt pm cm barrister advocate mullah""".split()
 )
 # "Prime Minister", "Foreign Minister", "Chief Justice": stripped only before a title word.
 _TITLE_MODIFIERS = frozenset(
@@ -173,6 +173,16 @@ def _emit(
         _emit(text, sentence, words, lowered, i, cut, result)
         _emit(text, sentence, words, lowered, cut + 1, j, result)
         return
+    # "Punjab Information Minister Azma Bokhari": the person is what follows the last title
+    last_title = max((k for k in range(i, j - 1) if lowered[k] in _TITLES), default=-1)
+    if last_title >= 0 and not any(w in _ORG_CUES for w in lowered[last_title + 1 : j]):
+        titled, i = True, last_title + 1  # ("Prime Minister Office" stays an office)
+    start = sentence[i][0]
+    if start and text[start - 1] in "@#":
+        return  # a handle or hashtag
+    if j - i == 1 and j < len(words) and words[j][:1].isdigit():
+        return  # "Section 144", "Article 370"
+    run = lowered[i:j]
     single = j - i == 1
     word = words[i]
     if single and len(word) == 1:

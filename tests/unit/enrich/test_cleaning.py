@@ -180,6 +180,22 @@ def test_relative_time_stamps_and_credit_lines_are_removed(stamp: str) -> None:
     assert page.body.startswith("Flood waters began") and "Schools will reopen" in page.body
 
 
+def test_print_edition_note_and_social_prompt_are_furniture_and_the_note_dates() -> None:
+    text = "\n".join(
+        [
+            "City council approves new bus routes for the eastern districts",
+            "The city council approved six new bus routes on Monday after a year of complaints"
+            " from residents of the eastern districts about long waits.",
+            "Published in Dawn, November 26th, 2024",
+            "Like us on Facebook, follow @ExampleNews on Twitter to stay informed.",
+        ]
+    )
+    page = clean_page(text)
+    assert page.body.startswith("The city council") and page.body.endswith("long waits.")
+    assert "Published in Dawn, November 26th, 2024" in page.removed
+    assert page.dateline == "Published in Dawn, November 26th, 2024"
+
+
 def test_inline_also_read_inside_the_article() -> None:
     text = "\n\n".join(
         [

@@ -109,6 +109,16 @@ def test_english_sentence_initial_words_and_following_place_cues(tagger: NerTagg
     # a sentence-initial surname the text writes after a first name is kept
     found4 = _found(tagger.tag("Officials met Mike Pompeo on Monday. Pompeo left.", "en"))
     assert ("Pompeo", "PER") in found4
+    # the person is what follows the last title; numbered things and handles are no names
+    found5 = _found(
+        tagger.tag(
+            "Punjab Information Minister Azma Bokhari and Barrister Gohar Khan spoke under"
+            " Section 144, said @ExampleNews.",
+            "en",
+        )
+    )
+    assert {("Azma Bokhari", "PER"), ("Gohar Khan", "PER")} <= found5
+    assert not any(surface in {"Section", "ExampleNews"} for surface, _ in found5)
     # a sentence-initial name the text also capitalises mid-sentence is kept
     assert sum(surface == "Asif" for surface, _ in found) == 2
 

@@ -175,3 +175,29 @@ def test_unknown_organisation_keeps_words_that_are_titles_for_a_person() -> None
     assert ids.get(names.entity_id("Foreign Office", "ORG")) == "Foreign Office"
     assert names.entity_id("Foreign Office", "ORG") != names.entity_id("Office", "ORG")
     assert names.entity_id("President Arif Alvi", "PER") == names.entity_id("Arif Alvi", "PER")
+
+
+def test_a_short_name_defined_in_brackets_stands_for_the_entity() -> None:
+    english = ENRICHER.enrich(
+        _raw(
+            None,
+            "Pakistan Tehreek-e-Insaf (PTI) called a protest on Friday, and PTI workers gathered"
+            " outside the press club. KARACHI (Reuters) - Markets were calm, Reuters reported.",
+        )
+    )
+    pti = next(e for e in english.entities if e.id == "org:pti")
+    assert sum(m.text == "PTI" for m in pti.mentions) == 2
+    # a bracket that is no acronym of the name before it defines nothing
+    assert all(
+        m.text != "Reuters" for e in english.entities if e.id != "org:reuters" for m in e.mentions
+    )
+    urdu = ENRICHER.enrich(
+        _raw(
+            None,
+            "پاکستان پیپلز پارٹی (پی پی پی) نے اجلاس طلب کیا ہے اور پی پی پی کے رہنماؤں نے"
+            " شرکت کی تصدیق کر دی ہے۔",
+        )
+    )
+    ppp = next(e for e in urdu.entities if e.id == "org:ppp")
+    assert sum(m.text == "پی پی پی" for m in ppp.mentions) == 2
+    _check_offsets(urdu.model_dump())
