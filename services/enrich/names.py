@@ -37,7 +37,7 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from shared.text import normalize_text
 
@@ -626,6 +626,21 @@ def _urdu_from_lexicon(word: str) -> str | None:
     return exact[0] if exact else _with_consonants(fits[0], urdu)
 
 
+#: Latin letters as Hindi and Urdu write their names: initials (वी. नारायणन, ایم اے جناح) and
+#: spelt-out acronyms (ایم کیو ایم).
+_LETTER_NAMES: dict[str, str] = {
+    normalize_text(spelling): letter
+    for letter, spellings in {
+        "A": "ए اے", "B": "बी بی", "C": "सी سی", "D": "डी ڈی", "E": "ई ای", "F": "एफ ایف",
+        "G": "जी جی", "H": "एच ایچ", "I": "आई آئی", "J": "जे جے", "K": "के کے", "L": "एल ایل",
+        "M": "एम ایم", "N": "एन این", "O": "ओ او", "P": "पी پی", "Q": "क्यू کیو", "R": "आर آر",
+        "S": "एस ایس", "T": "टी ٹی", "U": "यू یو", "V": "वी وی", "W": "डब्ल्यू ڈبلیو",
+        "X": "एक्स ایکس", "Y": "वाई وائی", "Z": "ज़ेड زیڈ",
+    }.items()
+    for spelling in spellings.split()
+}  # fmt: skip
+
+
 def _title(text: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in text.split())
 
@@ -642,8 +657,15 @@ def latin_name(text: str, language: str | None = None, strip_titles: bool = True
     """
     del language
     words = _words(text, strip_titles)
+    letters = [_LETTER_NAMES.get(normalize_text(word)) for word in words]
+    if len(words) > 1 and all(letters):
+        return "".join(cast(list[str], letters))  # ایم کیو ایم → MQM, एनडीए spelt out
     romanised: list[str] = []
-    for word in words:
+    for index, word in enumerate(words):
+        letter = letters[index]
+        if letter and index < len(words) - 1:
+            romanised.append(letter + ".")  # an initial: एस. सोमनाथ → S. Somnath
+            continue
         script = script_of(word)
         if script == "Deva":
             romanised.append(_romanize_devanagari_word(word))

@@ -100,6 +100,9 @@ def lead_cut(text: str, max_chars: int) -> int:
     return cut + 1 if cut > 0 else max_chars
 
 
+_NON_SPACE_RE = re.compile(r"\S+")
+
+
 def _word_at(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
@@ -163,13 +166,12 @@ class ModelExtractor:
         name_start, name_end = start + inner[0], start + inner[1]
         if name_start == start and not names.ends_with_title(text[max(0, start - 60) : start]):
             return name_start, name_end
-        words = text[name_start:name_end].split()
+        words = list(_NON_SPACE_RE.finditer(text, name_start, name_end))
         for length in (2, 1):
             if len(words) >= length + 2:
-                entry = self.kb.lookup(" ".join(words[:length]))
+                entry = self.kb.lookup(" ".join(w.group() for w in words[:length]))
                 if entry is not None and entry.type == "LOC":
-                    rest = text.index(words[length], name_start + len(words[0]))
-                    return rest, name_end
+                    return words[length].start(), name_end
         return name_start, name_end
 
     @staticmethod

@@ -106,6 +106,10 @@ def test_entity_id_is_url_safe_ascii() -> None:
         ("ریکھا گپتا", "Rekha Gupta"),  # vowels from the Hindi spellings
         ("خواجہ آصف", "Khwaja Asif"),
         ("سلمان اکرم", "Salman Akram"),  # a guessed vowel before the last consonant
+        ("एस. सोमनाथ", "S. Somnath"),  # letter names are initials
+        ("एम एस धोनी", "M. S. Dhoni"),
+        ("ایم اے جناح", "M. A. Jinnah"),
+        ("ایم کیو ایم", "MQM"),  # an acronym spelt out
         ("Imran  Khan", "Imran Khan"),
     ],
 )
