@@ -20,7 +20,7 @@ import re
 import time
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -363,10 +363,31 @@ class _EntityBuilder:
         )
 
 
+def _one_type_per_name(candidates: list[Candidate]) -> list[Candidate]:
+    """An unlinked name has one type in an article: the one its mentions' scores favour (the
+    rules may call "Cologne" a person in one sentence and a place in the next)."""
+    votes: dict[str, dict[EntityType, float]] = {}
+    for candidate in candidates:
+        if candidate.entry is None:
+            tally = votes.setdefault(candidate.text, {})
+            tally[candidate.type] = tally.get(candidate.type, 0.0) + candidate.score
+    chosen: dict[str, EntityType] = {
+        text: max(tally, key=lambda kind: (tally[kind], kind))
+        for text, tally in votes.items()
+        if len(tally) > 1
+    }
+    if not chosen:
+        return candidates
+    return [
+        replace(c, type=chosen[c.text]) if c.entry is None and c.text in chosen else c
+        for c in candidates
+    ]
+
+
 def build_entities(candidates: Sequence[Candidate], language: str) -> list[Entity]:
     """Group candidate mentions into linked entities, in order of first mention."""
     builders: dict[str, _EntityBuilder] = {}
-    for candidate in _resolve_overlaps(list(candidates)):
+    for candidate in _resolve_overlaps(_one_type_per_name(list(candidates))):
         if candidate.entry is not None:
             entry = candidate.entry
             entity_id, linked = entry.id, True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -201,3 +202,14 @@ def test_a_short_name_defined_in_brackets_stands_for_the_entity() -> None:
     ppp = next(e for e in urdu.entities if e.id == "org:ppp")
     assert sum(m.text == "پی پی پی" for m in ppp.mentions) == 2
     _check_offsets(urdu.model_dump())
+
+
+def test_an_unlinked_name_gets_one_type_per_article() -> None:
+    field: Literal["body"] = "body"
+    candidates = [
+        Candidate(field, 0, 8, "Grayston", "PER", "model", 0.3),
+        Candidate(field, 20, 28, "Grayston", "LOC", "model", 0.6),
+        Candidate(field, 40, 48, "Grayston", "PER", "model", 0.2),
+    ]
+    entities = build_entities(candidates, "en")
+    assert len(entities) == 1 and entities[0].type == "LOC" and len(entities[0].mentions) == 3
