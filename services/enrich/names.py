@@ -132,19 +132,22 @@ _TITLES = frozenset(
         "mr mrs ms miss dr sir shri sri smt gen general lt col colonel maj major brig capt "
         "field marshal president prime minister pm chief justice senator governor mayor "
         "sheikh shaikh hazrat maulana mufti syed sayyid begum sahib saheb ji jee sb mp mla "
-        "cm dy deputy foreign interior defence defense secretary ambassador king queen prince"
+        "cm dy deputy foreign interior defence defense secretary ambassador king queen prince "
+        "director chancellor father presenter anchor spokesman spokeswoman spokesperson "
+        "commissioner"
     ).split()
     + (
         # Urdu
         "جناب محترم محترمہ ڈاکٹر جنرل لیفٹیننٹ کرنل میجر بریگیڈیئر کیپٹن فیلڈ مارشل صدر وزیر "
         "وزیراعظم وزیراعلی چیف جسٹس گورنر سینیٹر شیخ حضرت مولانا مفتی سید بیگم "
-        "صاحب صاحبہ جی مسٹر مسز شری"
+        "صاحب صاحبہ جی مسٹر مسز شری ڈائریکٹر چانسلر فادر پریزنٹر اینکر ترجمان سفیر کمشنر"
     ).split()
     + (
         # Hindi
         "श्री श्रीमती सुश्री डॉ डॉक्टर जनरल लेफ्टिनेंट कर्नल मेजर ब्रिगेडियर कैप्टन फील्ड मार्शल "
         "राष्ट्रपति प्रधानमंत्री प्रधान मंत्री मुख्यमंत्री मुख्य न्यायाधीश राज्यपाल सांसद विधायक "
-        "शेख हजरत मौलाना मुफ्ती सैयद बेगम साहब साहिब जी मिस्टर"
+        "शेख हजरत मौलाना मुफ्ती सैयद बेगम साहब साहिब जी मिस्टर डायरेक्टर निदेशक चांसलर फादर "
+        "प्रवक्ता राजदूत आयुक्त कमिश्नर"
     ).split()
 )
 
