@@ -134,20 +134,22 @@ _TITLES = frozenset(
         "sheikh shaikh hazrat maulana mufti syed sayyid begum sahib saheb ji jee sb mp mla "
         "cm dy deputy foreign interior defence defense secretary ambassador king queen prince "
         "director chancellor father presenter anchor spokesman spokeswoman spokesperson "
-        "commissioner"
+        "commissioner sen actor actress singer captain coach comedian journalist lawyer"
     ).split()
     + (
         # Urdu
         "جناب محترم محترمہ ڈاکٹر جنرل لیفٹیننٹ کرنل میجر بریگیڈیئر کیپٹن فیلڈ مارشل صدر وزیر "
         "وزیراعظم وزیراعلی چیف جسٹس گورنر سینیٹر شیخ حضرت مولانا مفتی سید بیگم "
-        "صاحب صاحبہ جی مسٹر مسز شری ڈائریکٹر چانسلر فادر پریزنٹر اینکر ترجمان سفیر کمشنر"
+        "صاحب صاحبہ جی مسٹر مسز شری ڈائریکٹر چانسلر فادر پریزنٹر اینکر ترجمان سفیر کمشنر "
+        "سالہ اداکار اداکارہ گلوکار گلوکارہ کپتان کوچ صحافی وکیل"
     ).split()
     + (
         # Hindi
         "श्री श्रीमती सुश्री डॉ डॉक्टर जनरल लेफ्टिनेंट कर्नल मेजर ब्रिगेडियर कैप्टन फील्ड मार्शल "
         "राष्ट्रपति प्रधानमंत्री प्रधान मंत्री मुख्यमंत्री मुख्य न्यायाधीश राज्यपाल सांसद विधायक "
         "शेख हजरत मौलाना मुफ्ती सैयद बेगम साहब साहिब जी मिस्टर डायरेक्टर निदेशक चांसलर फादर "
-        "प्रवक्ता राजदूत आयुक्त कमिश्नर"
+        "प्रवक्ता राजदूत आयुक्त कमिश्नर वर्षीय अभिनेता अभिनेत्री गायक गायिका कप्तान कोच "
+        "कॉमेडियन पत्रकार वकील सेवारत सेन सीनेटर सेनेटर"
     ).split()
 )
 
@@ -289,13 +291,24 @@ def _words(text: str, strip_titles: bool = True) -> list[str]:
 def name_span(text: str) -> tuple[int, int] | None:
     """Where the name is in a person mention once its titles are cut off: ``(start, end)``
     offsets into ``text`` (``"وزیر اعظم شہباز شریف"`` → the offsets of ``شہباز شریف``), or
-    ``None`` when the mention is nothing but titles (``"وزیر اعلیٰ"``, ``"President"``)."""
+    ``None`` when the mention is nothing but titles (``"وزیر اعلیٰ"``, ``"President"``). Words
+    up to a title inside the mention describe the person and go too."""
     matches = list(_WORD_RE.finditer(text))
     if not matches:
         return 0, len(text)
-    lo, hi = _name_range([m.group() for m in matches], keep=0)
+    words = [m.group() for m in matches]
+    lo, hi = _name_range(words, keep=0)
     if lo >= hi:
         return None
+    # a title further in ends a description, not a name: "डेमोक्रेटिक सेन. डायने फेइंस्टीन"
+    inner = [k for k in range(lo, hi - 1) if normalize_text(words[k]) in _TITLES]
+    if inner:
+        lo = inner[-1] + 1
+        if (
+            lo < hi - 1
+            and (normalize_text(words[lo - 1]), normalize_text(words[lo])) in _TITLE_TAILS
+        ):
+            lo += 1  # "… وزیر اعظم شہباز شریف"
     return matches[lo].start(), matches[hi - 1].end()
 
 

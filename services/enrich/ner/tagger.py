@@ -46,6 +46,7 @@ _Array = TypeVar("_Array", Floats, Ints)
 CRF_LANGUAGES = frozenset({"hi", "ur"})
 _ALL_LANGUAGES = CRF_LANGUAGES | {"en"}
 _ENTITY_TYPES: frozenset[str] = frozenset({"PER", "ORG", "LOC"})
+_EDGE_PUNCTUATION = frozenset(".,;:-–—/|'\"“”‘’ \t\n")
 # Posterior decoding threshold, tuned on the dev splits (0.6-0.8 all gave the same dev F1).
 O_THRESHOLD = 0.7
 # Distinct words whose label scores a model keeps (~0.5 KB each) before starting afresh.
@@ -342,6 +343,13 @@ def _decode(
         if not current_type:
             return
         start, stop = begin, end
+        # punctuation the tagger took in at the edges (".एस" of a split "यू.एस.") is no name
+        while start < stop and text[start] in _EDGE_PUNCTUATION:
+            start += 1
+        while stop > start and text[stop - 1] in _EDGE_PUNCTUATION and text[stop - 1] != ".":
+            stop -= 1
+        if stop <= start:
+            return
         surface = text[start:stop]
         if "(" in surface or ")" in surface:
             bounds = balanced_span(text, start, stop)

@@ -297,6 +297,15 @@ def test_bio_decoding_never_joins_across_a_sentence_or_a_gap() -> None:
     assert [s.text for s in found] == ["a b", "c", "e", "f"]
 
 
+def test_decoded_spans_do_not_start_or_end_with_punctuation() -> None:
+    from services.enrich.ner.tagger import _decode
+
+    text = "यू .एस , जी"
+    spans = [(0, 2), (3, 6), (7, 8), (9, 11)]
+    found = _decode(text, spans, ["B-LOC", "B-ORG", "I-ORG", "B-PER"], [0.9] * 4)
+    assert [(s.text, s.type) for s in found] == [("यू", "LOC"), ("एस", "ORG"), ("जी", "PER")]
+
+
 def test_decoded_spans_have_balanced_brackets() -> None:
     from services.enrich.ner.tagger import _decode
 
