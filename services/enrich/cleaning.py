@@ -166,6 +166,8 @@ _CAPTION_KEYS = (
     "photo", "image", "picture", "getty images", "फ़ाइल", "फाइल", "फोटो", "फ़ोटो", "तस्वीर",
 )  # fmt: skip
 _COOKIE_KEYS = ("cookie", "کوکی", "कुकी")
+_SOCIAL_KEYS = ("facebook", "twitter", "instagram", "whatsapp", "telegram", "youtube", "linkedin",
+                "@", "on x")  # fmt: skip
 _URL_RE = re.compile(r"^(?:https?://|www\.)\S+$|^\S+@\S+\.\w+$", re.IGNORECASE)
 _MENU_SEPARATORS_RE = re.compile(r"\s[|•·»›>/]\s|\s?\|\s?")
 _MENU_CHARS_RE = re.compile(r"[|•·»›>/]")
@@ -238,6 +240,7 @@ def _phrase_set(block: str) -> frozenset[str]:
 
 _FURNITURE = _phrase_set(_FURNITURE_PHRASES)
 _FURNITURE_MAX_WORDS = max(len(p.split()) for p in _FURNITURE)
+_FURNITURE_FIRST_WORDS = frozenset(p.partition(" ")[0] for p in _FURNITURE)
 #: Lines of at most this many words are also furniture when they are several phrases in a row.
 _PHRASE_RUN_MAX_WORDS = 8
 _HEADERS = _phrase_set(_LIST_HEADERS)
@@ -348,7 +351,7 @@ def _is_menu(line: _Line) -> bool:
 def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
     """Why a line is furniture on its own, regardless of where it is.
 
-    ``suspects`` are the copyright/caption/cookie fragments present somewhere in the page.
+    ``suspects`` are the copyright/caption/cookie/social fragments present somewhere in the page.
     """
     if line.letters <= 2 and date_span(line.text) is None:
         return "no_text"
@@ -364,7 +367,11 @@ def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
         return None
     if line.key in _FURNITURE or line.key.replace(" ", "") in _FURNITURE:
         return "label"
-    if 2 <= line.words <= _PHRASE_RUN_MAX_WORDS and _phrase_run(line.key):
+    if (
+        2 <= line.words <= _PHRASE_RUN_MAX_WORDS
+        and line.key.partition(" ")[0] in _FURNITURE_FIRST_WORDS
+        and _phrase_run(line.key)
+    ):
         return "label"
     if line.words <= 15 and _PREFIX_RE.match(line.text):
         return "label"
@@ -374,7 +381,12 @@ def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
         return "timestamp"
     if line.words <= 30 and _CREDIT_RE.match(line.text):
         return "byline"
-    if line.words <= 40 and _SOCIAL_PROMPT_RE.search(line.text):
+    if (
+        line.words <= 40
+        and suspects.intersection(_SOCIAL_KEYS)
+        and any(k in folded for k in _SOCIAL_KEYS)
+        and _SOCIAL_PROMPT_RE.search(line.text)
+    ):
         return "share"
     if _MENU_CHARS_RE.search(line.text) and _is_menu(line):
         return "menu"
@@ -499,7 +511,9 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
     # in the short lines only.
     folded_short = "\n".join(line.text for line in lines if line.words <= 80).casefold()
     suspects = frozenset(
-        k for k in (*_COPYRIGHT_KEYS, *_CAPTION_KEYS, *_COOKIE_KEYS) if k in folded_short
+        k
+        for k in (*_COPYRIGHT_KEYS, *_CAPTION_KEYS, *_COOKIE_KEYS, *_SOCIAL_KEYS)
+        if k in folded_short
     )
     for line in lines:
         line.furniture = _furniture_reason(line, suspects)

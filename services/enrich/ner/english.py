@@ -167,16 +167,17 @@ def _emit(
     if i >= j:
         return
     run = lowered[i:j]
-    if "and" in run and not any(w in _ORG_CUES for w in run):
+    if j - i > 2 and "and" in run and not any(w in _ORG_CUES for w in run):
         # "Sergio Aguero and Raheem Sterling" is two names; "Ministry of Law and Justice" one
         cut = i + run.index("and")
         _emit(text, sentence, words, lowered, i, cut, result)
         _emit(text, sentence, words, lowered, cut + 1, j, result)
         return
     # "Punjab Information Minister Azma Bokhari": the person is what follows the last title
-    last_title = max((k for k in range(i, j - 1) if lowered[k] in _TITLES), default=-1)
-    if last_title >= 0 and not any(w in _ORG_CUES for w in lowered[last_title + 1 : j]):
-        titled, i = True, last_title + 1  # ("Prime Minister Office" stays an office)
+    if j - i > 1 and not _TITLES.isdisjoint(run[:-1]):
+        last_title = max(k for k in range(i, j - 1) if lowered[k] in _TITLES)
+        if not any(w in _ORG_CUES for w in lowered[last_title + 1 : j]):
+            titled, i = True, last_title + 1  # ("Prime Minister Office" stays an office)
     start = sentence[i][0]
     if start and text[start - 1] in "@#":
         return  # a handle or hashtag
@@ -187,7 +188,7 @@ def _emit(
     word = words[i]
     if single and len(word) == 1:
         return
-    if all(w.isupper() for w in words[i:j]) and (j - i >= 3 or len(word) > 6):
+    if word.isupper() and (j - i >= 3 or len(word) > 6) and all(w.isupper() for w in words[i:j]):
         return  # shouted text ("THANK YOU FOR STANDING UP"), not a name
     acronym = single and word.isupper() and 2 <= len(word) <= 6
     kind = ""
