@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import time
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -101,6 +101,16 @@ def lead_cut(text: str, max_chars: int) -> int:
 
 
 _NON_SPACE_RE = re.compile(r"\S+")
+
+
+def _whole_words(text: str, surface: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """Offsets of ``surface`` in ``text`` from ``start`` on, where it stands as whole words."""
+    at = text.find(surface, start)
+    while at >= 0:
+        end = at + len(surface)
+        if _word_at(text, at, end):
+            yield at, end
+        at = text.find(surface, end)
 
 
 def _word_at(text: str, start: int, end: int) -> bool:
@@ -186,26 +196,11 @@ class ModelExtractor:
                 and candidate.score > best.get(candidate.text, candidate).score - 1e-9
             ):
                 best[candidate.text] = candidate
-        result: list[Candidate] = []
-        for surface, candidate in best.items():
-            start = text.find(surface, cut)
-            while start >= 0:
-                end = start + len(surface)
-                if _word_at(text, start, end):
-                    result.append(
-                        Candidate(
-                            field,
-                            start,
-                            end,
-                            surface,
-                            candidate.type,
-                            "model",
-                            round(candidate.score * 0.95, 4),
-                            candidate.entry,
-                        )
-                    )
-                start = text.find(surface, end)
-        return result
+        return [
+            replace(candidate, start=start, end=end, score=round(candidate.score * 0.95, 4))
+            for surface, candidate in best.items()
+            for start, end in _whole_words(text, surface, cut)
+        ]
 
 
 # "Long Name (ACRONYM)": the bracket right after a mention, holding a short name.
@@ -237,7 +232,7 @@ def _defined_short_name(definition: Candidate, text: str) -> str | None:
     return short if all(len(w) <= 8 for w in words) else None
 
 
-def link_defined_names(candidates: list[Candidate], texts: dict[str, str]) -> list[Candidate]:
+def link_defined_names(candidates: list[Candidate], texts: dict[TextField, str]) -> list[Candidate]:
     """Short names an article defines ("Pakistan Tehreek-e-Insaf (PTI)", "बिहार विधान परिषद
     (बीविप)") stand for the linked entity everywhere in it: candidates with that text are linked
     to it, and whole-word occurrences no extractor proposed become mentions (source ``rule``)."""
@@ -267,23 +262,19 @@ def link_defined_names(candidates: list[Candidate], texts: dict[str, str]) -> li
         result.append(candidate)
     for short, definition in defined.items():
         for field_name, text in texts.items():
-            at = text.find(short)
-            while at >= 0:
-                end = at + len(short)
-                if (field_name, at) not in covered and _word_at(text, at, end):
-                    result.append(
-                        Candidate(
-                            field_name,  # type: ignore[arg-type]
-                            at,
-                            end,
-                            short,
-                            definition.type,
-                            "rule",
-                            round(definition.score * 0.9, 4),
-                            definition.entry,
-                        )
-                    )
-                at = text.find(short, end)
+            result.extend(
+                replace(
+                    definition,
+                    field=field_name,
+                    start=start,
+                    end=end,
+                    text=short,
+                    source="rule",
+                    score=round(definition.score * 0.9, 4),
+                )
+                for start, end in _whole_words(text, short)
+                if (field_name, start) not in covered
+            )
     return result
 
 

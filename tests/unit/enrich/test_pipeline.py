@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -178,30 +179,34 @@ def test_unknown_organisation_keeps_words_that_are_titles_for_a_person() -> None
     assert names.entity_id("President Arif Alvi", "PER") == names.entity_id("Arif Alvi", "PER")
 
 
-def test_a_short_name_defined_in_brackets_stands_for_the_entity() -> None:
-    english = ENRICHER.enrich(
-        _raw(
-            None,
+@pytest.mark.parametrize(
+    ("body", "entity_id", "short"),
+    [
+        (
             "Pakistan Tehreek-e-Insaf (PTI) called a protest on Friday, and PTI workers gathered"
             " outside the press club. KARACHI (Reuters) - Markets were calm, Reuters reported.",
-        )
-    )
-    pti = next(e for e in english.entities if e.id == "org:pti")
-    assert sum(m.text == "PTI" for m in pti.mentions) == 2
-    # a bracket that is no acronym of the name before it defines nothing
-    assert all(
-        m.text != "Reuters" for e in english.entities if e.id != "org:reuters" for m in e.mentions
-    )
-    urdu = ENRICHER.enrich(
-        _raw(
-            None,
+            "org:pti",
+            "PTI",
+        ),
+        (
             "پاکستان پیپلز پارٹی (پی پی پی) نے اجلاس طلب کیا ہے اور پی پی پی کے رہنماؤں نے"
             " شرکت کی تصدیق کر دی ہے۔",
-        )
+            "org:ppp",
+            "پی پی پی",
+        ),
+    ],
+)
+def test_a_short_name_defined_in_brackets_stands_for_the_entity(
+    body: str, entity_id: str, short: str
+) -> None:
+    article = ENRICHER.enrich(_raw(None, body))
+    _check_offsets(article.model_dump())
+    entity = next(e for e in article.entities if e.id == entity_id)
+    assert sum(m.text == short for m in entity.mentions) == 2
+    # a bracket that is no acronym of the name before it ("KARACHI (Reuters)") defines nothing
+    assert all(
+        m.text != "Reuters" for e in article.entities if e.id != "org:reuters" for m in e.mentions
     )
-    ppp = next(e for e in urdu.entities if e.id == "org:ppp")
-    assert sum(m.text == "پی پی پی" for m in ppp.mentions) == 2
-    _check_offsets(urdu.model_dump())
 
 
 def test_an_unlinked_name_gets_one_type_per_article() -> None:
