@@ -64,7 +64,7 @@ _SKIP_WORDS = frozenset(
     thursday friday saturday sunday january february march april may june july august september
     october november december mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept
     oct nov dec officials residents analysts experts sources witnesses critics lawmakers
-    authorities observers protesters""".split()
+    authorities observers protesters well yes oh okay ok still instead maybe""".split()
 )
 _DEMONYM_RE = re.compile(r"(?:ian|ese|ish|ani|i|an)$")
 _ADJECTIVE_DEMONYM_RE = re.compile(r"(?:ean|ian|ese|ish)$")
@@ -77,21 +77,28 @@ def _is_capitalised(word: str) -> bool:
     return word[:1].isupper() and word[:1].isalpha()
 
 
+def _written_in_lower_case(text: str, word: str) -> bool:
+    """Whether ``text`` has ``word`` in lower case as a whole word ("trade")."""
+    lower = word.lower()
+    at = text.find(lower)
+    while at >= 0:
+        end = at + len(lower)
+        if (at == 0 or not text[at - 1].isalnum()) and (
+            end == len(text) or not text[end].isalnum()
+        ):
+            return True
+        at = text.find(lower, at + 1)
+    return False
+
+
 def _written_as_name(text: str, word: str) -> bool:
     """Whether ``text`` writes ``word`` capitalised where capitals mean a name — after a
     lowercase word, a comma or another name word ("Mike Pompeo"), not after a sentence end —
     and never in lower case: a sentence-initial word with no other evidence is a name only then
     ("Trade between ..." is not one)."""
+    if _written_in_lower_case(text, word):
+        return False
     size = len(word)
-    lower = word.lower()
-    at = text.find(lower)
-    while at >= 0:
-        end = at + size
-        if (at == 0 or not text[at - 1].isalnum()) and (
-            end == len(text) or not text[end].isalnum()
-        ):
-            return False
-        at = text.find(lower, at + 1)
     at = text.find(word)
     while at >= 0:
         end = at + size
