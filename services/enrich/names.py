@@ -153,6 +153,9 @@ _TITLES = frozenset(
     ).split()
 )
 
+#: The honorific "ji" follows a name (मोदी जी); in front of one it is the initial G (जी किशन रेड्डी).
+_LEADING_TITLES = _TITLES - {normalize_text(t) for t in ("ji", "jee", "जी", "جی")}
+
 #: Second words of two-word titles that are names on their own (بابر اعظم): removed only
 #: right after the first word of the title.
 _TITLE_TAILS = frozenset(
@@ -269,7 +272,7 @@ def _name_range(words: list[str], keep: int) -> tuple[int, int]:
     """``words[lo:hi]`` without the titles and honorifics at either end, keeping ``keep`` words
     (1: a name that is only a title keeps its last word; 0: it becomes empty)."""
     lo, hi = 0, len(words)
-    while hi - lo > keep and normalize_text(words[lo]) in _TITLES:
+    while hi - lo > keep and normalize_text(words[lo]) in _LEADING_TITLES:
         head = normalize_text(words[lo])
         lo += 1
         if hi - lo > keep and (head, normalize_text(words[lo])) in _TITLE_TAILS:

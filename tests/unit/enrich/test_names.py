@@ -108,6 +108,8 @@ def test_entity_id_is_url_safe_ascii() -> None:
         ("سلمان اکرم", "Salman Akram"),  # a guessed vowel before the last consonant
         ("एस. सोमनाथ", "S. Somnath"),  # letter names are initials
         ("एम एस धोनी", "M. S. Dhoni"),
+        ("जी किशन रेड्डी", "G. Kishan Reddi"),  # leading जी is an initial, trailing जी an honorific
+        ("नरेंद्र मोदी जी", "Narendra Modi"),
         ("ایم اے جناح", "M. A. Jinnah"),
         ("ایم کیو ایم", "MQM"),  # an acronym spelt out
         ("Imran  Khan", "Imran Khan"),
