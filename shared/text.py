@@ -290,6 +290,8 @@ def balanced_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     ``जनता दल (यूनाइटेड`` → ``जनता दल (यूनाइटेड)``. Otherwise the span is cut before its first
     bracket that has no partner, and the spaces, hyphens and commas left at its end go too.
     """
+    if "(" not in text[start:end] and ")" not in text[start:end]:
+        return start, end
     while start < end and (text[start] == ")" or text[start].isspace()):
         start += 1  # a bracket closed before the span began
     surface = text[start:end]

@@ -330,11 +330,10 @@ class KnowledgeBase:
                 end = offsets[2 * (position + length)]
                 if key in self._case and not self._case_ok(key, text[start:end]):
                     continue
-                if length > 1 and ("(" in text[start:end] or ")" in text[start:end]):
-                    bounds = balanced_span(text, start, end)  # "जनता दल (यूनाइटेड)"
-                    if bounds is None:
-                        continue
-                    start, end = bounds
+                bounds = balanced_span(text, start, end)  # "जनता दल (यूनाइटेड)"
+                if bounds is None:
+                    continue
+                start, end = bounds
                 found.append((start, end, index[key]))
                 next_free = position + length
                 break

@@ -350,12 +350,10 @@ def _decode(
             stop -= 1
         if stop <= start:
             return
-        surface = text[start:stop]
-        if "(" in surface or ")" in surface:
-            bounds = balanced_span(text, start, stop)
-            if bounds is None:
-                return
-            start, stop = bounds
+        bounds = balanced_span(text, start, stop)
+        if bounds is None:
+            return
+        start, stop = bounds
         result.append(
             NerSpan(
                 start,
