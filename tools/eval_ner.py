@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.enrich.ner.corpus import GoldSentence, read_split  # noqa: E402
-from services.enrich.ner.tagger import NerTagger, model_dir  # noqa: E402
+from services.enrich.ner.tagger import NerTagger, model_dir, training_record  # noqa: E402
 
 TYPES = ("PER", "LOC", "ORG")
 
@@ -126,9 +126,9 @@ def main() -> None:
     }
     models = args.models or model_dir()
     for language in languages:
-        trained_on: list[str] = json.loads(
-            models.joinpath(f"{language}.training.json").read_text()
-        )["splits"]
+        trained_on: list[str] = training_record(models, language).get("splits", [])
+        if not trained_on:
+            parser.error(f"no {language}.training.json beside the {language} model in {models}")
         if args.split in trained_on:
             parser.error(
                 f"the {language} model in {models} was trained on {'+'.join(trained_on)}: scoring"

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -39,7 +39,7 @@ from .crf import CompiledCrf, Floats, Ints, decode
 from .features import FeatureExtractor
 from .tokenize import sentences, tokenize
 
-__all__ = ["CRF_LANGUAGES", "EntityType", "NerSpan", "NerTagger", "model_dir"]
+__all__ = ["CRF_LANGUAGES", "EntityType", "NerSpan", "NerTagger", "model_dir", "training_record"]
 
 EntityType = Literal["PER", "ORG", "LOC"]
 _Array = TypeVar("_Array", Floats, Ints)
@@ -79,6 +79,13 @@ def load_lookup(directory: resources.abc.Traversable, name: str) -> dict[str, st
     return {str(k): str(v) for k, v in data.items()}
 
 
+def training_record(directory: resources.abc.Traversable, language: str) -> dict[str, Any]:
+    """What ``tools/train_ner.py`` recorded beside a model (``{lang}.training.json``: splits,
+    params, feature switches); ``{}`` for a model without one."""
+    path = directory.joinpath(f"{language}.training.json")
+    return dict(json.loads(path.read_text())) if path.is_file() else {}
+
+
 class _CrfModel:
     """A trained CRF, decoded by :mod:`.crf`, plus the feature extractor it was trained with.
 
@@ -102,10 +109,8 @@ class _CrfModel:
         self._entity = np.array([i for i, x in enumerate(self.labels) if x != "O"])
         # Optional tables beside the model; a model trained without one simply lacks the file.
         # Feature switches are in the provenance file train_ner writes (absent: all off).
-        provenance = directory.joinpath(f"{language}.training.json")
-        settings = json.loads(provenance.read_text()) if provenance.is_file() else {}
         self.features = FeatureExtractor(
-            cross_script=bool(settings.get("cross_script", False)),
+            cross_script=bool(training_record(directory, language).get("cross_script", False)),
             frequencies=load_lookup(directory, f"{language}.freq.json.gz"),
             clusters=load_lookup(directory, f"{language}.clusters.json.gz"),
             word_lists=load_lookup(directory, f"{language}.lists.json.gz"),

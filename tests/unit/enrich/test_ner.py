@@ -6,7 +6,6 @@ shared IL-NER data is absent.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from pathlib import Path
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 from services.enrich.ner import NerSpan, NerTagger
 from services.enrich.ner.corpus import clean_tags, read_split, to_bio
 from services.enrich.ner.features import FeatureExtractor, gazetteer_tags
-from services.enrich.ner.tagger import model_dir
+from services.enrich.ner.tagger import model_dir, training_record
 from services.enrich.ner.tokenize import _ABBREVIATIONS, MAX_SENTENCE_TOKENS, sentences, tokenize
 from tests.unit.enrich.strategies import mixed_script_text
 
@@ -273,7 +272,8 @@ def test_cross_script_features_share_the_skeleton() -> None:
 def test_bundled_models_get_the_feature_switches_they_were_trained_with(language: str) -> None:
     """The tagger reads the switches from training.json; a mismatch would silently drop weights."""
     model = NerTagger()._model(language)
-    switches = json.loads(model_dir().joinpath(f"{language}.training.json").read_text())
+    switches = training_record(model_dir(), language)
+    assert switches["splits"]  # the bundled models carry their record
     assert bool(model.crf.prefixed("k=")) == switches.get("cross_script", False)
     features = model.features.sentence_features(["نریندر" if language == "ur" else "नरेंद्र"])
     assert any(f.startswith("k=") for f in features[0]) == switches.get("cross_script", False)
