@@ -144,11 +144,10 @@ _RELATIVE_TIME_RE = re.compile(
 # Agency credit lines and print-edition notes, wherever they are: "Reporting by …; Editing by
 # …", "Published in Dawn, November 26th, 2024".
 _CREDIT_RE = re.compile(
-    r"^(?:(?:additional )?reporting by|editing by|writing by|compiled by|with inputs from|"
-    r"published in (?:the )?[A-Z])",
+    r"^(?:(?:additional )?reporting by|editing by|writing by|compiled by|with inputs from)",
     re.IGNORECASE,
 )
-_PRINT_EDITION_RE = re.compile(r"^published in ", re.IGNORECASE)
+_PRINT_EDITION_RE = re.compile(r"^published in (?:the )?[A-Z]", re.IGNORECASE)
 # Calls to follow the site ("Like us on Facebook, follow @Site on Twitter").
 _SOCIAL_PROMPT_RE = re.compile(
     r"\b(?:like|follow|join|subscribe to)\b[^.!?]{0,80}?\b(?:on|via) (?:facebook|twitter|x|"
@@ -381,6 +380,8 @@ def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
         return "timestamp"
     if line.words <= 30 and _CREDIT_RE.match(line.text):
         return "byline"
+    if line.words <= 30 and _PRINT_EDITION_RE.match(line.text):
+        return "print_edition"
     if (
         line.words <= 40
         and suspects.intersection(_SOCIAL_KEYS)
@@ -617,9 +618,7 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
             (
                 line.text
                 for line in lines
-                if line.furniture == "byline"
-                and _PRINT_EDITION_RE.match(line.text)
-                and date_span(line.text) is not None
+                if line.furniture == "print_edition" and date_span(line.text) is not None
             ),
             None,
         )
