@@ -355,12 +355,7 @@ def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
     if line.letters <= 2 and date_span(line.text) is None:
         return "no_text"
     folded = line.text.casefold() if suspects else ""
-    if (
-        line.words <= 40
-        and suspects.intersection(_COPYRIGHT_KEYS)
-        and any(k in folded for k in _COPYRIGHT_KEYS)
-        and _COPYRIGHT_RE.search(line.text)
-    ):
+    if line.words <= 40 and _keyed(line.text, folded, suspects, _COPYRIGHT_KEYS, _COPYRIGHT_RE):
         return "copyright"
     if line.words > _PARAGRAPH_WORDS * 2:
         return None
@@ -382,26 +377,35 @@ def _furniture_reason(line: _Line, suspects: frozenset[str]) -> str | None:
         return "byline"
     if line.words <= 30 and _PRINT_EDITION_RE.match(line.text):
         return "print_edition"
-    if (
-        line.words <= 40
-        and suspects.intersection(_SOCIAL_KEYS)
-        and any(k in folded for k in _SOCIAL_KEYS)
-        and _SOCIAL_PROMPT_RE.search(line.text)
-    ):
+    if line.words <= 40 and _keyed(line.text, folded, suspects, _SOCIAL_KEYS, _SOCIAL_PROMPT_RE):
         return "share"
     if _MENU_CHARS_RE.search(line.text) and _is_menu(line):
         return "menu"
-    if suspects:
-        if any(k in folded for k in _CAPTION_KEYS) and _CAPTION_RE.search(line.text):
-            return "caption"
-        if (
-            line.words <= 80
-            and any(k in folded for k in _COOKIE_KEYS)
-            and _COOKIE_RE.search(line.text)
-            and not line.paragraph
-        ):
-            return "cookie"
+    if _keyed(line.text, folded, suspects, _CAPTION_KEYS, _CAPTION_RE):
+        return "caption"
+    if (
+        line.words <= 80
+        and not line.paragraph
+        and _keyed(line.text, folded, suspects, _COOKIE_KEYS, _COOKIE_RE)
+    ):
+        return "cookie"
     return None
+
+
+def _keyed(
+    text: str,
+    folded: str,
+    suspects: frozenset[str],
+    keys: tuple[str, ...],
+    pattern: re.Pattern[str],
+) -> bool:
+    """``text`` (``folded`` its casefold) holds one of ``keys`` — a fast substring test, tried
+    only for keys the page has (``suspects``) — and matches ``pattern``."""
+    return (
+        not suspects.isdisjoint(keys)
+        and any(k in folded for k in keys)
+        and pattern.search(text) is not None
+    )
 
 
 def _phrase_run(key: str) -> bool:
