@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DATA ?= ../shared/datasets/il-ner
 CHAOS_N ?= 1000
 
-.PHONY: install browser run test unit integration lint typecheck check train-ner name-lexicon eval bench chaos kb clean \
+.PHONY: install java browser run test unit integration lint typecheck check train-ner name-lexicon eval bench chaos kb clean \
 	bench-tracing dashboards bench-api
 
 $(STAMP): pyproject.toml
@@ -17,6 +17,17 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Java 17 and Maven for the local Apache Kafka and Elasticsearch (services/runtime.py fetches
+# the servers themselves from Maven Central into .khabar/runtime on first use). Installed with
+# apt when missing and we are root; otherwise say what to install.
+java:
+	@if command -v mvn >/dev/null && { [ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ] || \
+		[ -x /usr/lib/jvm/java-21-openjdk-amd64/bin/java ] || [ -n "$$KHABAR_STACK_JAVA_HOME" ]; }; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			openjdk-17-jre-headless maven >/dev/null; \
+	else echo "install Java 17 (or 21) and Maven, or set KHABAR_STACK_JAVA_HOME" >&2; exit 1; fi
 
 # Headless Chromium + chromedriver for the web-interface tests (Debian packages; no browser
 # download). Installed when missing and apt is usable (CI runs as root); otherwise those tests
@@ -28,10 +39,10 @@ browser:
 			|| echo "apt-get could not install chromium: browser tests will be skipped"; \
 	else echo "no chromium and no root apt-get: browser tests will be skipped"; fi
 
-run: install
+run: install java
 	$(BIN)/khabar up --demo
 
-test: install browser
+test: install java browser
 	$(BIN)/ruff check shared services tests tools
 	$(BIN)/mypy
 	$(BIN)/pytest -q -ra
@@ -39,7 +50,7 @@ test: install browser
 unit: install
 	$(BIN)/pytest -q -ra tests/unit
 
-integration: install browser
+integration: install java browser
 	$(BIN)/pytest -q -ra tests/integration
 
 lint: install
@@ -63,18 +74,18 @@ eval: install
 	$(BIN)/python tools/eval_ner.py --data $(DATA) --out bench/ner_eval.json
 
 # BENCH_ARGS=--quick: tiny sizes (checks the tool); --sections enrich,api,…; --duration 120
-bench: install
+bench: install java
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
-chaos: install
+chaos: install java
 	$(BIN)/python tools/chaos.py --n $(CHAOS_N) --out bench/chaos.json
 
 # Enrichment + publish throughput with tracing off / recorded / exported → bench/tracing.json
-bench-tracing: install
+bench-tracing: install java
 	$(BIN)/python tools/bench_tracing.py
 
 # Gateway overhead (API latency - search took), 1 and 50 clients → bench/api.json
-bench-api: install
+bench-api: install java
 	$(BIN)/python tools/bench_api.py
 
 # Rewrite deploy/grafana/dashboards/*.json from tools/build_dashboards.py

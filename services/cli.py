@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import sys
@@ -70,24 +69,19 @@ def up(
     demo: Annotated[
         bool, typer.Option(help="Ingest the bundled demo articles once ready.")
     ] = False,
-    fresh: Annotated[bool, typer.Option(help="Delete the local search data first.")] = False,
+    fresh: Annotated[
+        bool, typer.Option(help="Delete the local broker and search data first.")
+    ] = False,
     directory: Annotated[Path, typer.Option(help="Where data and logs go.")] = Path(".khabar"),
 ) -> None:
     """Start the whole local stack and keep it running until Ctrl-C."""
     from services.localstack import LocalStack, StackPorts
 
-    client = ClientSettings()
-    ports = StackPorts(
-        kafka=int(os.environ.get("KHABAR_STACK_KAFKA_PORT", "9092")),
-        elasticsearch=int(os.environ.get("KHABAR_STACK_ELASTICSEARCH_PORT", "9200")),
-        api=client.api_port,
-        ingest=int(os.environ.get("KHABAR_INGEST_PORT", "8001")),
-        enrich=int(os.environ.get("KHABAR_ENRICH_PORT", "8002")),
-        index=int(os.environ.get("KHABAR_INDEX_PORT", "8003")),
-    )
+    ports = StackPorts.from_environment()
     stack = LocalStack(directory.resolve(), ports)
     if fresh:
-        shutil.rmtree(stack.directory / "elasticsearch", ignore_errors=True)
+        for data in ("kafka", "elasticsearch"):
+            shutil.rmtree(stack.directory / data, ignore_errors=True)
     stopping = False
 
     def request_stop(signum: int, _: Any) -> None:
@@ -97,7 +91,9 @@ def up(
 
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        with console.status("starting Kafka broker (Tansu) and Elasticsearch API (noida-db)…"):
+        with console.status(
+            "starting Apache Kafka and Elasticsearch (the first run fetches them with Maven)…"
+        ):
             stack.start_infrastructure()
         console.print(
             f"[green]✓[/] Kafka {stack.kafka_bootstrap}   Elasticsearch {stack.elasticsearch_url}"
@@ -109,6 +105,7 @@ def up(
             _ingest_demo(stack.directory / "inbox", stack.api_url)
         console.print(
             f"\n[bold]Khabar is running[/]\n"
+            f"  web        {stack.api_url}/ui/\n"
             f"  API        {stack.api_url}\n"
             f"  API docs   {stack.api_url}/docs\n"
             f"  search     {stack.api_url}/search?q=Pakistan\n"

@@ -8,9 +8,9 @@ re-publishes the original bytes (with the original key and headers, plus a
 enrich → ``articles.raw``, index → ``articles.enriched`` — so the article takes the normal path
 again. Replaying twice is harmless: the index writes with ``_id`` = article id.
 
-Only APIs both Apache Kafka and the local Tansu broker support are used. Tansu reports end
-offsets a batch short, so reading stops when the consumer reached the reported end *and* the
-topic stayed quiet for a moment, not at the end offset alone.
+Reading stops at the end offsets the topic had when the read began (the high watermark of each
+partition): a letter written later waits for the next listing, and a read that cannot reach
+those offsets in time is an error, never a short list.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from shared.errors import BrokerError, KhabarError
-from shared.kafka import client_options, make_producer
+from shared.kafka import client_options, make_producer, topic_partitions
 from shared.models import DeadLetter, Stage
 from shared.settings import KhabarSettings
 
@@ -68,55 +69,37 @@ def replay_topic(settings: KhabarSettings, stage: str) -> str:
 
 
 async def read_topic(
-    settings: KhabarSettings,
-    topic: str,
-    *,
-    quiet_seconds: float = 1.0,
-    timeout: float = 60.0,
+    settings: KhabarSettings, topic: str, *, timeout: float = 60.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of a topic, from the beginning, without joining a consumer group."""
-    consumer = AIOKafkaConsumer(
-        **client_options(settings),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
+    """Every record of a topic up to its current end offsets, without joining a group."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=None, enable_auto_commit=False)
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        await consumer.start()
-        if topic not in await consumer.topics():
+        await admin.start()
+        partitions = await topic_partitions(admin, topic)
+        if not partitions:
             return records
-        numbers = sorted(consumer.partitions_for_topic(topic) or ())
-        partitions = [TopicPartition(topic, number) for number in numbers]
+        await consumer.start()
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        quiet_since = loop.time()
-        while loop.time() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            fetched = [record for part in batch.values() for record in part]
-            records.extend(fetched)
-            now = loop.time()
-            if fetched:
-                quiet_since = now
-                continue
-            positions = [await _position(consumer, tp) for tp in partitions]
-            reached = all(pos >= ends[tp] for pos, tp in zip(positions, partitions, strict=True))
-            if reached and now - quiet_since >= quiet_seconds:
-                break
+        pending = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+        deadline = asyncio.get_running_loop().time() + timeout
+        while pending:
+            if asyncio.get_running_loop().time() > deadline:
+                raise BrokerError(f"could not read {topic} to its end within {timeout:.0f} s")
+            batch = await consumer.getmany(*pending, timeout_ms=500)
+            for tp, part in batch.items():
+                records.extend(record for record in part if record.offset < ends[tp])
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
     except KafkaError as exc:
         raise BrokerError(f"could not read {topic}: {exc}") from exc
     finally:
         await consumer.stop()
+        await admin.close()
     records.sort(key=lambda record: (record.partition, record.offset))
     return records
-
-
-async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
-    position: int = await consumer.position(tp)
-    return position
 
 
 def decode_letter(record: ConsumerRecord[bytes, bytes]) -> StoredLetter:

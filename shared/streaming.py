@@ -1,11 +1,11 @@
 """The faust runtime every streaming service shares.
 
-One factory builds a faust ``App`` with the settings measured to work on both Apache Kafka and
-the local Tansu broker (no idempotent producer, short session timeouts so a restarted worker
-rejoins quickly, in-memory stores because the chain is stateless), registers the HTTP endpoints
-every service must have — ``/healthz``, ``/readyz``, ``/metrics`` — on faust's own web server,
-and wires OpenTelemetry (``shared.telemetry.instrument_streams``) so each consumed message's
-``traceparent`` becomes the parent of the agent's work.
+One factory builds a faust ``App`` with the settings Khabar runs with on Apache Kafka (an
+idempotent producer waiting for all in-sync replicas, short session timeouts so a restarted
+worker rejoins quickly, in-memory stores because the chain is stateless), registers the HTTP
+endpoints every service must have — ``/healthz``, ``/readyz``, ``/metrics`` — on faust's own
+web server, and wires OpenTelemetry (``shared.telemetry.instrument_streams``) so each consumed
+message's ``traceparent`` becomes the parent of the agent's work.
 
 A service module then only declares its topics and agents and calls :func:`run_worker`.
 """
@@ -13,7 +13,7 @@ A service module then only declares its topics and agents and calls :func:`run_w
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -62,34 +62,25 @@ def app_id(service: str, settings: KhabarSettings) -> str:
     return f"khabar-{service}{suffix}"
 
 
-class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
-    """faust's consumer thread, with the fetch wait of the app's settings.
+class _IdempotentProducer(aiokafka_driver.Producer):
+    """faust's producer with idempotence on, as every Khabar producer has.
 
-    faust builds the worker's ``AIOKafkaConsumer`` with ``fetch_max_wait_ms=1500`` and no way
-    to change it; the consumer reads the value only when it starts, so it is set right after
-    construction (``tests/unit/shared/test_streaming.py`` checks it reaches the fetcher).
+    faust turns idempotence on only inside transactions (``processing_guarantee=exactly_once``)
+    and has no setting for it otherwise; ``_settings_extra`` is the driver's hook for exactly
+    these options. With it a producer retry after a lost acknowledgement cannot write an
+    enriched article twice.
     """
 
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = cast("KhabarApp", self.app).khabar_fetch_max_wait_ms  # noqa: SLF001
-        return consumer
-
-
-class _Consumer(aiokafka_driver.Consumer):
-    def _new_consumer_thread(self) -> _ConsumerThread:
-        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
 class _Transport(aiokafka_driver.Transport):
-    Consumer = _Consumer
+    Producer = _IdempotentProducer
 
 
 class KhabarApp(faust.App):
-    """A faust app on the aiokafka transport whose consumers wait at most
-    ``consumer_fetch_max_wait_ms`` for new records."""
-
-    khabar_fetch_max_wait_ms: int = 100
+    """A faust app on the aiokafka transport whose producer is idempotent."""
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self, loop=self.loop)
@@ -109,7 +100,7 @@ def make_app(
         datadir=str(settings.data_dir / "{conf.name}"),
         autodiscover=False,
         topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.topic_replication_factor,
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=10.0,
@@ -128,7 +119,6 @@ def make_app(
         web_port=web_port,
         web_host=settings.bind_host,
     )
-    app.khabar_fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
     instrument_streams(app, service)
     state = ServiceState()
 

@@ -4,8 +4,8 @@
 one long-lived consumer (for topic offsets) and one admin client (for committed group
 offsets), started on first use — never a client per request. Dead letters are counted as end
 minus beginning offsets of ``articles.dlq``; lag per group is end minus committed offset over
-its input topic. On the local broker (Tansu) end offsets are off by a batch, so both figures
-are approximate there; on Kafka they are exact. A broker that does not answer yields the
+its input topic (the high watermark minus the group's committed offset, exact; a partition the
+group never committed counts from its first offset). A broker that does not answer yields the
 error text instead of numbers: stats must never fail because Kafka is down.
 """
 
@@ -15,10 +15,10 @@ import asyncio
 import logging
 import time
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.kafka import client_options
+from shared.kafka import client_options, topic_partitions
 from shared.models import PipelineStats
 from shared.settings import ApiSettings
 
@@ -61,22 +61,15 @@ class BrokerStats:
             self._admin = admin
         return self._consumer, self._admin
 
-    async def _partitions(self, consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
-            await consumer.topics()  # refreshes metadata
-            partitions = consumer.partitions_for_topic(topic) or set()
-        return [TopicPartition(topic, p) for p in sorted(partitions)]
-
     async def _read(self) -> PipelineStats:
         consumer, admin = await self._clients()
-        dlq = await self._partitions(consumer, self.settings.topics.dlq)
+        dlq = await topic_partitions(admin, self.settings.topics.dlq)
         start = await consumer.beginning_offsets(dlq) if dlq else {}
         end = await consumer.end_offsets(dlq) if dlq else {}
         dead = sum(max(0, end[tp] - start[tp]) for tp in dlq)
         lag: dict[str, int] = {}
         for group, topic in consumer_groups(self.settings).items():
-            partitions = await self._partitions(consumer, topic)
+            partitions = await topic_partitions(admin, topic)
             if not partitions:
                 continue
             ends = await consumer.end_offsets(partitions)

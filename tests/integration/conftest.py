@@ -1,4 +1,4 @@
-"""The real local stack for integration tests: Tansu, noida-db and the four services.
+"""The real local stack for integration tests: Apache Kafka, Elasticsearch and the four services.
 
 Started once per session on free ports in a temporary directory and torn down after. Tests use
 the same clients production uses (httpx against the API, aiokafka against the broker); nothing
@@ -17,15 +17,15 @@ from typing import Any
 import httpx
 import pytest
 
-from services.localstack import LocalStack, StackPorts
+from services.localstack import LocalStack, StackPorts, temporary_directory
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def stack() -> Iterator[LocalStack]:
     """The whole chain, running."""
-    directory: Path = tmp_path_factory.mktemp("khabar-stack")
+    directory: Path = temporary_directory()
     local = LocalStack(
         directory,
         StackPorts.free(),
@@ -45,6 +45,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         raise
     finally:
         codes = local.stop()
+        if not os.environ.get("KHABAR_TEST_KEEP_STACK"):  # keep the logs for a post-mortem
+            local.clean()
         os.environ.pop("KHABAR_API_PORT", None)
         assert all(code is not None for code in codes.values()), codes
 

@@ -188,7 +188,7 @@ def test_stats_count_articles_and_dead_letters(stack: LocalStack, api: httpx.Cli
 
     async def publish_poison() -> None:
         producer = AIOKafkaProducer(
-            bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False
+            bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True
         )
         await producer.start()
         try:

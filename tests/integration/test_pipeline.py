@@ -163,7 +163,7 @@ def test_malformed_message_goes_to_dead_letters_and_pipeline_continues(
 
     async def publish() -> None:
         producer = AIOKafkaProducer(
-            bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False
+            bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True
         )
         await producer.start()
         try:

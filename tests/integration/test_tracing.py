@@ -214,7 +214,7 @@ def test_dead_lettered_article_shows_where_it_stopped_in_traces_and_logs(
 
     async def publish() -> None:
         producer = AIOKafkaProducer(
-            bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False
+            bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True
         )
         await producer.start()
         try:

@@ -1,0 +1,381 @@
+"""The local stack's servers: Apache Kafka and Elasticsearch from Maven Central, as processes.
+
+Production runs Apache Kafka (KRaft) and Elasticsearch 8 (``docker-compose.yml``, ``deploy/``);
+the local stack runs the same servers, at the same versions, without Docker:
+
+- ``deploy/local/pom.xml`` declares them: ``org.apache.kafka:kafka_2.13`` with its runtime
+  dependencies and an slf4j/reload4j binding, and Elasticsearch's integration-test
+  distribution (``org.elasticsearch.distribution.integ-test-zip:elasticsearch:…:zip``, the real
+  server with the HTTP transport, x-pack core and security, but few modules: no
+  analysis-common, painless or reindex, and no ``GET /`` handler).
+- :func:`ensure_runtime` has Maven copy the Kafka jars and unpack the Elasticsearch zip into an
+  ignored folder (``.khabar/runtime``) once per version of the pom; Maven's own cache keeps
+  later fetches offline.
+- :func:`kafka_node_files` writes one KRaft node's ``server.properties`` and formats its log
+  directory; :func:`elasticsearch_files` writes a node's configuration (explicit heap, security
+  settings, data and logs under the stack's folder).
+
+Elasticsearch refuses to run as root: when we are root (CI is), the server runs as the system
+user ``khabar-es``, created on first use, which owns the node's folders.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET  # noqa: S405 - our own pom, not untrusted XML
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.errors import StackError
+
+ROOT = Path(__file__).resolve().parent.parent
+POM = ROOT / "deploy" / "local" / "pom.xml"
+ES_USER = "khabar-es"
+_MAVEN_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
+#: Elasticsearch 8.15 needs the Security Manager, which Java 24+ removed; Kafka 3.9 runs on 17.
+_JAVA_MAJORS = (17, 21)
+
+
+def pom_versions(pom: Path = POM) -> dict[str, str]:
+    """The versions the pom pins (``kafka``, ``elasticsearch``, …)."""
+    properties = ET.parse(pom).getroot().find("m:properties", _MAVEN_NS)  # noqa: S314
+    if properties is None:
+        raise StackError(f"{pom} has no <properties>")
+    return {
+        child.tag.split("}")[1].removesuffix(".version"): (child.text or "").strip()
+        for child in properties
+        if child.tag.endswith(".version")
+    }
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where the servers' files were unpacked."""
+
+    root: Path
+    kafka_version: str
+    elasticsearch_version: str
+
+    @property
+    def kafka_libs(self) -> Path:
+        """The broker's class path folder."""
+        return self.root / "kafka" / "libs"
+
+    @property
+    def elasticsearch_home(self) -> Path:
+        """The unpacked Elasticsearch distribution."""
+        return self.root / "elasticsearch" / f"elasticsearch-{self.elasticsearch_version}"
+
+
+def default_runtime_dir() -> Path:
+    """``KHABAR_STACK_RUNTIME_DIR``, else ``.khabar/runtime`` in the checkout."""
+    configured = os.environ.get("KHABAR_STACK_RUNTIME_DIR")
+    return Path(configured).resolve() if configured else ROOT / ".khabar" / "runtime"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock, so two stacks starting at once do not unpack over each other."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _maven(*goal: str) -> None:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise StackError("Maven (mvn) is not installed: run `make java` (apt) or install it")
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [mvn, "-B", "-q", "-f", str(POM), *goal],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"mvn {goal[0]} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+
+
+def ensure_runtime(root: Path | None = None) -> Runtime:
+    """The servers' files, fetched by Maven on first use (and again when the pom changes)."""
+    root = root or default_runtime_dir()
+    versions = pom_versions()
+    runtime = Runtime(root, versions["kafka"], versions["elasticsearch"])
+    stamp = root / "pom.sha256"
+    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
+    with _locked(root.parent / f".{root.name}.lock"):
+        if stamp.exists() and stamp.read_text() == digest and runtime.elasticsearch_home.exists():
+            return runtime
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        _maven(
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            "-DexcludeTypes=zip",
+            f"-DoutputDirectory={runtime.kafka_libs}",
+        )
+        _maven(
+            "dependency:unpack-dependencies",
+            "-DincludeTypes=zip",
+            f"-DoutputDirectory={root / 'elasticsearch'}",
+            # Otherwise markers under deploy/local/target claim a past unpack was this one.
+            f"-Dmdep.markersDirectory={root / 'markers'}",
+        )
+        if not (runtime.elasticsearch_home / "bin" / "elasticsearch").exists():
+            raise StackError(f"Elasticsearch was not unpacked into {runtime.elasticsearch_home}")
+        stamp.write_text(digest)
+    return runtime
+
+
+def _java_major(java: Path) -> int | None:
+    try:
+        result = subprocess.run(  # noqa: S603 - a JDK's own binary
+            [str(java), "-version"], capture_output=True, text=True, check=False, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r'version "(\d+)', result.stderr)
+    return int(found.group(1)) if found else None
+
+
+def java_home() -> Path:
+    """A Java 17 or 21 home: ``KHABAR_STACK_JAVA_HOME``, ``JAVA_HOME``, the JVMs under
+    ``/usr/lib/jvm``, then the ``java`` on ``PATH``."""
+    candidates = [os.environ.get("KHABAR_STACK_JAVA_HOME"), os.environ.get("JAVA_HOME")]
+    candidates += [str(p) for p in sorted(Path("/usr/lib/jvm").glob("*")) if not p.is_symlink()]
+    on_path = shutil.which("java")
+    if on_path:
+        candidates.append(str(Path(on_path).resolve().parent.parent))
+    for candidate in filter(None, candidates):
+        java = Path(candidate) / "bin" / "java"
+        if java.exists() and _java_major(java) in _JAVA_MAJORS:
+            return Path(candidate)
+    raise StackError(
+        "no Java 17 or 21 found (Elasticsearch 8.15 does not run on newer ones): run `make java`"
+        " or set KHABAR_STACK_JAVA_HOME"
+    )
+
+
+# ---------------------------------------------------------------------------- Kafka
+
+
+@dataclass(frozen=True)
+class KafkaNode:
+    """One combined broker + controller of a KRaft cluster."""
+
+    node_id: int
+    port: int
+    controller_port: int
+    directory: Path
+
+    @property
+    def properties(self) -> Path:
+        """The node's ``server.properties``."""
+        return self.directory / "server.properties"
+
+
+_KAFKA_LOG4J = """\
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.org.apache.kafka=WARN
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+"""
+
+
+def kafka_node_files(
+    runtime: Runtime, node: KafkaNode, cluster: list[KafkaNode], cluster_id: str
+) -> None:
+    """Write the node's configuration and format its log directory (once)."""
+    node.directory.mkdir(parents=True, exist_ok=True)
+    replicas = min(3, len(cluster))
+    voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in cluster)
+    settings = {
+        "process.roles": "broker,controller",
+        "node.id": node.node_id,
+        "controller.quorum.voters": voters,
+        "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": node.directory / "data",
+        "auto.create.topics.enable": "false",
+        "default.replication.factor": replicas,
+        "min.insync.replicas": max(1, replicas - 1),
+        "offsets.topic.replication.factor": replicas,
+        "offsets.topic.num.partitions": 8,
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": max(1, replicas - 1),
+        "transaction.state.log.num.partitions": 8,
+        # A consumer group starts at once instead of waiting 3 s for more members.
+        "group.initial.rebalance.delay.ms": 0,
+        "unclean.leader.election.enable": "false",
+    }
+    node.properties.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    (node.directory / "log4j.properties").write_text(_KAFKA_LOG4J)
+    if (node.directory / "data" / "meta.properties").exists():
+        return
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [
+            *kafka_java(runtime, node, "kafka.tools.StorageTool"),
+            "format",
+            "--cluster-id",
+            cluster_id,
+            "--config",
+            str(node.properties),
+            "--ignore-formatted",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"formatting Kafka's storage failed:\n{result.stdout}{result.stderr}")
+
+
+def kafka_java(runtime: Runtime, node: KafkaNode, main: str, heap: str = "256m") -> list[str]:
+    """The ``java`` command line running one of Kafka's main classes for this node."""
+    return [
+        str(java_home() / "bin" / "java"),
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j.configuration=file:{node.directory / 'log4j.properties'}",
+        f"-Dkafka.logs.dir={node.directory / 'logs'}",
+        "-cp",
+        f"{runtime.kafka_libs}/*",
+        main,
+    ]
+
+
+def kafka_cluster_id() -> str:
+    """A new cluster id (22 characters of URL-safe base64, as ``StorageTool random-uuid``)."""
+    import base64
+    import uuid
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+# ---------------------------------------------------------------------------- Elasticsearch
+
+
+@dataclass(frozen=True)
+class ElasticsearchNode:
+    """One single-node Elasticsearch cluster's folders and ports."""
+
+    directory: Path
+    port: int
+    transport_port: int
+
+    @property
+    def config(self) -> Path:
+        """``ES_PATH_CONF``."""
+        return self.directory / "config"
+
+
+def elasticsearch_files(runtime: Runtime, node: ElasticsearchNode, heap: str) -> None:
+    """Write the node's configuration; data and logs stay under its folder."""
+    config, data, logs = node.config, node.directory / "data", node.directory / "logs"
+    for folder in (data, logs, node.directory / "tmp"):
+        folder.mkdir(parents=True, exist_ok=True)
+    if not config.exists():
+        shutil.copytree(runtime.elasticsearch_home / "config", config)
+    # The shipped jvm.options write GC logs and crash files relative to the working directory.
+    options = (runtime.elasticsearch_home / "config" / "jvm.options").read_text()
+    (config / "jvm.options").write_text(options.replace("logs/", f"{logs}/"))
+    (config / "jvm.options.d" / "heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
+    (config / "elasticsearch.yml").write_text(
+        "\n".join(
+            [
+                "cluster.name: khabar-local",
+                "node.name: khabar-local",
+                "discovery.type: single-node",
+                "network.host: 127.0.0.1",
+                f"http.port: {node.port}",
+                f"transport.port: {node.transport_port}",
+                f"path.data: {data}",
+                f"path.logs: {logs}",
+                # Explicit, or the first start auto-configures TLS and a password.
+                "xpack.security.enabled: false",
+                # A nearly full disk must not make the local node refuse to allocate shards.
+                "cluster.routing.allocation.disk.threshold_enabled: false",
+                "action.destructive_requires_name: false",
+                "",
+            ]
+        )
+    )
+    if os.geteuid() == 0:
+        uid, gid = elasticsearch_user()
+        for path in (node.directory, *node.directory.rglob("*")):
+            os.chown(path, uid, gid)
+
+
+def elasticsearch_user() -> tuple[int, int]:
+    """The unprivileged user Elasticsearch runs as when we are root (created when missing)."""
+    try:
+        entry = pwd.getpwnam(ES_USER)
+    except KeyError:
+        result = subprocess.run(  # noqa: S603 - fixed argv
+            [  # noqa: S607 - the system's useradd, as root
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                ES_USER,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(f"could not create the user {ES_USER}: {result.stderr}") from None
+        entry = pwd.getpwnam(ES_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def check_readable_by(path: Path, uid: int, gid: int) -> None:
+    """Fail clearly when another user cannot reach a path (e.g. a checkout under /root)."""
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        ["test", "-r", str(path)],  # noqa: S607 - coreutils' test
+        user=uid,
+        group=gid,
+        extra_groups=[],
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(
+            f"Elasticsearch runs as {ES_USER}, who cannot read {path}: make its parent folders "
+            "traversable (chmod o+x) or set KHABAR_STACK_RUNTIME_DIR / the stack directory "
+            "elsewhere"
+        )
+
+
+def elasticsearch_environment(runtime: Runtime, node: ElasticsearchNode) -> dict[str, str]:
+    """The launcher's environment: which Java, which configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_"))}
+    env.update(
+        ES_JAVA_HOME=str(java_home()),
+        ES_PATH_CONF=str(node.config),
+        ES_TMPDIR=str(node.directory / "tmp"),
+    )
+    if os.geteuid() == 0:
+        env["HOME"] = str(node.directory)
+    return env
