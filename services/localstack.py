@@ -22,7 +22,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +36,6 @@ from services.runtime import (
     ElasticsearchNode,
     KafkaNode,
     Runtime,
-    check_readable_by,
     elasticsearch_environment,
     elasticsearch_files,
     elasticsearch_user,
@@ -45,6 +43,7 @@ from services.runtime import (
     kafka_cluster_id,
     kafka_java,
     kafka_node_files,
+    make_reachable,
 )
 from shared.errors import StackError
 from shared.settings import ApiSettings, EnrichSettings, IndexSettings, IngestSettings
@@ -66,14 +65,6 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
-
-
-def temporary_directory(prefix: str = "khabar-stack-") -> Path:
-    """A fresh folder for a throw-away stack (tests, benchmarks), reachable by the search
-    server's user when we are root (pytest's own temporary folders are private to root)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    path.chmod(0o755)
-    return path
 
 
 def _die_with_parent() -> None:
@@ -346,8 +337,8 @@ class LocalStack:
         user = None
         if os.geteuid() == 0:
             user = elasticsearch_user()
-            check_readable_by(self.runtime.elasticsearch_home / "lib", *user)
-            check_readable_by(node.config / "elasticsearch.yml", *user)
+            make_reachable(self.runtime.elasticsearch_home / "lib", *user)
+            make_reachable(node.config / "elasticsearch.yml", *user)
         return Child(
             "elasticsearch",
             [str(self.runtime.elasticsearch_home / "bin" / "elasticsearch")],

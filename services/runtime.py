@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import pwd
 import re
 import shutil
+import stat
 import subprocess
 import xml.etree.ElementTree as ET  # noqa: S405 - our own pom, not untrusted XML
 from collections.abc import Iterator
@@ -38,6 +40,8 @@ from shared.errors import StackError
 
 ROOT = Path(__file__).resolve().parent.parent
 POM = ROOT / "deploy" / "local" / "pom.xml"
+log = logging.getLogger(__name__)
+
 ES_USER = "khabar-es"
 _MAVEN_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 #: Elasticsearch 8.15 needs the Security Manager, which Java 24+ removed; Kafka 3.9 runs on 17.
@@ -351,8 +355,24 @@ def elasticsearch_user() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def check_readable_by(path: Path, uid: int, gid: int) -> None:
-    """Fail clearly when another user cannot reach a path (e.g. a checkout under /root)."""
+def make_reachable(path: Path, uid: int, gid: int) -> None:
+    """Let the search server's user reach ``path``: each folder on the way that it may not pass
+    gets the search bit for others (o+x: pass through, not list), and the change is logged.
+
+    A checkout under ``/root`` or pytest's private temporary folders would otherwise keep
+    Elasticsearch from its own files.
+    """
+    for folder in [*reversed(path.parents), path]:
+        info = folder.stat()
+        if info.st_uid == uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid == gid:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            folder.chmod(info.st_mode | stat.S_IXOTH)
+            log.warning("made %s passable (o+x) for %s", folder, ES_USER)
     result = subprocess.run(  # noqa: S603 - fixed argv
         ["test", "-r", str(path)],  # noqa: S607 - coreutils' test
         user=uid,
@@ -361,11 +381,7 @@ def check_readable_by(path: Path, uid: int, gid: int) -> None:
         check=False,
     )
     if result.returncode != 0:
-        raise StackError(
-            f"Elasticsearch runs as {ES_USER}, who cannot read {path}: make its parent folders "
-            "traversable (chmod o+x) or set KHABAR_STACK_RUNTIME_DIR / the stack directory "
-            "elsewhere"
-        )
+        raise StackError(f"Elasticsearch runs as {ES_USER}, who cannot read {path}")
 
 
 def elasticsearch_environment(runtime: Runtime, node: ElasticsearchNode) -> dict[str, str]:

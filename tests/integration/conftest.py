@@ -17,15 +17,15 @@ from typing import Any
 import httpx
 import pytest
 
-from services.localstack import LocalStack, StackPorts, temporary_directory
+from services.localstack import LocalStack, StackPorts
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The whole chain, running."""
-    directory: Path = temporary_directory()
+    directory: Path = tmp_path_factory.mktemp("khabar-stack")
     local = LocalStack(
         directory,
         StackPorts.free(),
