@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from services.runtime import pom_versions
 from shared.errors import ConfigurationError
 from tests.unit.deploy.conftest import (
     IMAGE_ONLY_VARIABLES,
@@ -62,6 +63,19 @@ def test_compose_has_the_production_like_stack(compose_file: dict[str, Any]) -> 
         assert name in images
     khabar = {images[name] for name in SERVICE_SETTINGS}
     assert len(khabar) == 1, "one image for every service"
+
+
+def test_compose_runs_the_servers_the_local_stack_runs(compose_file: dict[str, Any]) -> None:
+    """Tests and benchmarks run on deploy/local/pom.xml's servers: production must get the
+    same versions, or what we measured is not what users deploy."""
+    versions = pom_versions()
+    services = compose_file["services"]
+    assert services["kafka"]["image"] == f"apache/kafka:{versions['kafka']}"
+    assert services["elasticsearch"]["image"].endswith(
+        f"/elasticsearch:{versions['elasticsearch']}"
+    )
+    brokers = [svc["image"] for svc in services.values() if "apache/kafka" in svc.get("image", "")]
+    assert set(brokers) == {services["kafka"]["image"]}
 
 
 def test_topics_are_created_before_the_services_start(compose_file: dict[str, Any]) -> None:

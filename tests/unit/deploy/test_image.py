@@ -25,7 +25,7 @@ def pinned(reference: str) -> bool:
 @pytest.mark.parametrize(
     ("reference", "expected"),
     [
-        ("apache/kafka:3.9.0", True),
+        ("apache/kafka:3.9.1", True),
         ("registry:5000/khabar@sha256:" + "a" * 64, True),
         ("grafana/grafana:latest", False),
         ("grafana/grafana", False),
