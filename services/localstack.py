@@ -33,6 +33,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime import (
+    DEFAULT_RUNTIME_DIR,
     ElasticsearchNode,
     KafkaNode,
     Runtime,
@@ -199,6 +200,10 @@ class StackSettings(BaseSettings):
     elasticsearch_port: int = Field(default=9200, ge=1, le=65535)
     kafka_heap: str = Field(default="384m", pattern=r"^\d+[mg]$")
     elasticsearch_heap: str = Field(default="512m", pattern=r"^\d+[mg]$")
+    runtime_dir: Path = Field(
+        default=DEFAULT_RUNTIME_DIR, description="Where Maven unpacks Kafka and Elasticsearch."
+    )
+    java_home: Path | None = Field(default=None, description="A Java 17 or 21 to run them.")
 
 
 @dataclass
@@ -251,7 +256,7 @@ class LocalStack:
     def runtime(self) -> Runtime:
         """The servers' files (fetched by Maven on first use)."""
         if self._runtime is None:
-            self._runtime = ensure_runtime()
+            self._runtime = ensure_runtime(self.settings.runtime_dir, self.settings.java_home)
         return self._runtime
 
     @property

@@ -62,11 +62,12 @@ def pom_versions(pom: Path = POM) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Runtime:
-    """Where the servers' files were unpacked."""
+    """Where the servers' files were unpacked, and the Java that runs them."""
 
     root: Path
     kafka_version: str
     elasticsearch_version: str
+    java_home: Path
 
     @property
     def kafka_libs(self) -> Path:
@@ -79,10 +80,7 @@ class Runtime:
         return self.root / "elasticsearch" / f"elasticsearch-{self.elasticsearch_version}"
 
 
-def default_runtime_dir() -> Path:
-    """``KHABAR_STACK_RUNTIME_DIR``, else ``.khabar/runtime`` in the checkout."""
-    configured = os.environ.get("KHABAR_STACK_RUNTIME_DIR")
-    return Path(configured).resolve() if configured else ROOT / ".khabar" / "runtime"
+DEFAULT_RUNTIME_DIR = ROOT / ".khabar" / "runtime"
 
 
 @contextmanager
@@ -111,11 +109,10 @@ def _maven(*goal: str) -> None:
         raise StackError(f"mvn {goal[0]} failed:\n{(result.stdout + result.stderr)[-3000:]}")
 
 
-def ensure_runtime(root: Path | None = None) -> Runtime:
+def ensure_runtime(root: Path = DEFAULT_RUNTIME_DIR, java: Path | None = None) -> Runtime:
     """The servers' files, fetched by Maven on first use (and again when the pom changes)."""
-    root = root or default_runtime_dir()
     versions = pom_versions()
-    runtime = Runtime(root, versions["kafka"], versions["elasticsearch"])
+    runtime = Runtime(root, versions["kafka"], versions["elasticsearch"], java_home(java))
     stamp = root / "pom.sha256"
     digest = hashlib.sha256(POM.read_bytes()).hexdigest()
     with _locked(root.parent / f".{root.name}.lock"):
@@ -153,10 +150,10 @@ def _java_major(java: Path) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def java_home() -> Path:
-    """A Java 17 or 21 home: ``KHABAR_STACK_JAVA_HOME``, ``JAVA_HOME``, the JVMs under
+def java_home(configured: Path | None = None) -> Path:
+    """A Java 17 or 21 home: the configured one, ``JAVA_HOME``, the JVMs under
     ``/usr/lib/jvm``, then the ``java`` on ``PATH``."""
-    candidates = [os.environ.get("KHABAR_STACK_JAVA_HOME"), os.environ.get("JAVA_HOME")]
+    candidates = [str(configured) if configured else None, os.environ.get("JAVA_HOME")]
     candidates += [str(p) for p in sorted(Path("/usr/lib/jvm").glob("*")) if not p.is_symlink()]
     on_path = shutil.which("java")
     if on_path:
@@ -200,12 +197,11 @@ log4j.logger.state.change.logger=WARN
 """
 
 
-def kafka_node_files(
-    runtime: Runtime, node: KafkaNode, cluster: list[KafkaNode], cluster_id: str
-) -> None:
-    """Write the node's configuration and format its log directory (once)."""
-    node.directory.mkdir(parents=True, exist_ok=True)
+def kafka_properties(node: KafkaNode, cluster: list[KafkaNode]) -> str:
+    """One node's ``server.properties``: every node a broker and a controller voter; up to
+    three replicas of everything, two of them in sync for a write to count."""
     replicas = min(3, len(cluster))
+    in_sync = max(1, replicas - 1)
     voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in cluster)
     settings = {
         "process.roles": "broker,controller",
@@ -219,17 +215,25 @@ def kafka_node_files(
         "log.dirs": node.directory / "data",
         "auto.create.topics.enable": "false",
         "default.replication.factor": replicas,
-        "min.insync.replicas": max(1, replicas - 1),
+        "min.insync.replicas": in_sync,
         "offsets.topic.replication.factor": replicas,
         "offsets.topic.num.partitions": 8,
         "transaction.state.log.replication.factor": replicas,
-        "transaction.state.log.min.isr": max(1, replicas - 1),
+        "transaction.state.log.min.isr": in_sync,
         "transaction.state.log.num.partitions": 8,
         # A consumer group starts at once instead of waiting 3 s for more members.
         "group.initial.rebalance.delay.ms": 0,
         "unclean.leader.election.enable": "false",
     }
-    node.properties.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
+def kafka_node_files(
+    runtime: Runtime, node: KafkaNode, cluster: list[KafkaNode], cluster_id: str
+) -> None:
+    """Write the node's configuration and format its log directory (once)."""
+    node.directory.mkdir(parents=True, exist_ok=True)
+    node.properties.write_text(kafka_properties(node, cluster))
     (node.directory / "log4j.properties").write_text(_KAFKA_LOG4J)
     if (node.directory / "data" / "meta.properties").exists():
         return
@@ -254,7 +258,7 @@ def kafka_node_files(
 def kafka_java(runtime: Runtime, node: KafkaNode, main: str, heap: str = "256m") -> list[str]:
     """The ``java`` command line running one of Kafka's main classes for this node."""
     return [
-        str(java_home() / "bin" / "java"),
+        str(runtime.java_home / "bin" / "java"),
         f"-Xms{heap}",
         f"-Xmx{heap}",
         "-XX:+UseG1GC",
@@ -388,7 +392,7 @@ def elasticsearch_environment(runtime: Runtime, node: ElasticsearchNode) -> dict
     """The launcher's environment: which Java, which configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_"))}
     env.update(
-        ES_JAVA_HOME=str(java_home()),
+        ES_JAVA_HOME=str(runtime.java_home),
         ES_PATH_CONF=str(node.config),
         ES_TMPDIR=str(node.directory / "tmp"),
     )
