@@ -368,6 +368,8 @@ def make_reachable(path: Path, uid: int, gid: int) -> None:
     """
     for folder in [*reversed(path.parents), path]:
         info = folder.stat()
+        if not stat.S_ISDIR(info.st_mode):
+            continue
         if info.st_uid == uid:
             allowed = info.st_mode & stat.S_IXUSR
         elif info.st_gid == gid:
