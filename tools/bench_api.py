@@ -1,6 +1,6 @@
 """Benchmark the gateway's own overhead: API latency minus the search server's ``took``.
 
-The local Elasticsearch stand-in scans on full-text queries, so absolute search latency here
+The local Elasticsearch shares two cores with everything else, so absolute search latency here
 says nothing about production. What is ours is everything around the search: parsing and
 validation, query understanding through the knowledge base, building the request, the pooled
 connection to the search server, reading the answer and serialising the response, and the
@@ -32,8 +32,8 @@ and on two shared cores that time would be charged to the gateway.
 
 ``--backend replay`` (the default) puts a replaying proxy between the API and the search
 server: it records each distinct search answer once, then answers from memory, so what
-remains is the gateway. The local search server reports ``took`` = 0, and replayed answers
-carry the recorded ``took``, so the overhead here is the whole API latency. The gateway's
+remains is the gateway. Replayed answers carry ``took`` = 0 (the search server did no work for
+them), so the overhead here is the whole API latency. The gateway's
 span exports (bulk requests to the span index) are answered by the proxy without indexing
 (``--spans sink``): the gateway still builds and sends every span, but the search server's
 cost of indexing them is not the gateway's. ``--spans store`` forwards them.
@@ -62,6 +62,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+from process_cpu import cpu_seconds
 
 from services.api.resolve import resolve_query
 from services.api.search import SearchParams, build_search
@@ -337,38 +338,6 @@ def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
-def _proc_children() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    return children
-
-
-def process_cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of a process and its descendants (uvicorn workers)."""
-    if pid is None or not Path(f"/proc/{pid}").exists():
-        return None
-    tick = os.sysconf("SC_CLK_TCK")
-    children = _proc_children()
-    total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        pending.extend(children.get(current, []))
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
 def summarise(samples: Samples, seconds: float, cpu_seconds: float | None) -> dict[str, Any]:
     """Percentiles of latency, took and overhead, throughput and CPU per request."""
     overhead = [lat - took for lat, took in zip(samples.latencies, samples.tooks, strict=True)]
@@ -392,14 +361,14 @@ async def measure_mode(
     """One mode (``closed`` with ``value`` clients, ``open`` at ``value`` requests/s)."""
     warm = await closed_loop(target, 2, 0.5)  # connections, pools and caches
     del warm
-    before = process_cpu_seconds(pid)
+    before = cpu_seconds(pid)
     started = time.perf_counter()
     if mode == "closed":
         samples = await closed_loop(target, int(value), seconds)
     else:
         samples = await open_loop(target, value, connections, seconds)
     elapsed = time.perf_counter() - started
-    after = process_cpu_seconds(pid)
+    after = cpu_seconds(pid)
     cpu = after - before if before is not None and after is not None else None
     return summarise(samples, elapsed, cpu)
 
@@ -487,6 +456,7 @@ def _direct_body(params: dict[str, Any], kb: KnowledgeBase) -> dict[str, Any]:
 # --------------------------------------------------------------------------- replay proxy
 
 
+_TOOK = re.compile(rb'^\{"took":\d+')
 _REASONS = {200: b"OK", 201: b"Created", 400: b"Bad Request", 404: b"Not Found"}
 
 
@@ -533,7 +503,9 @@ class ReplayProxy:
             if found is None:
                 found = await self.forward(method, target, body)
                 if found[0] == 200:
-                    self.recorded[key] = found
+                    # Replayed, the answer takes the search server no time at all: its
+                    # recorded ``took`` would be subtracted from latency it never added.
+                    self.recorded[key] = (found[0], _TOOK.sub(b'{"took":0', found[1], count=1))
         return found
 
     async def serve_connection(
@@ -682,7 +654,7 @@ def main() -> None:
                     ],
                     {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
                     directory / "logs" / "replay.log",
-                    http_ready(replay_url),
+                    http_ready(f"{replay_url}/_cluster/health"),
                 )
             )
         asyncio.run(seed(stack.elasticsearch_url, args.docs))
