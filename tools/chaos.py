@@ -1,11 +1,14 @@
-"""Fault injection on the real local chain: kill, stop and starve services, then count.
+"""Fault injection on the real local chain: kill and starve services and servers, then count.
 
-``make chaos`` runs every scenario on one local stack (Apache Kafka in KRaft mode, Elasticsearch,
-the four services) at a larger N than the integration tests and writes ``bench/chaos.json`` plus
-a Markdown table for the README. ``tests/integration/test_faults.py`` runs the same scenarios at
-a small N and asserts the counts. Each scenario publishes its own tagged articles straight to
-``articles.raw`` — half before the fault, half while it lasts, so the fault always meets work in
-flight — and ends with exact counts read from the search server itself (by id, and by the run's
+``make chaos`` runs every scenario at a larger N than the integration tests and writes
+``bench/chaos.json`` plus a Markdown table for the README; ``tests/integration/test_faults.py``
+runs the same scenarios at a small N and asserts the counts. The servers are the real ones
+(Apache Kafka in KRaft mode and Elasticsearch 8, ``services/localstack.py``): most scenarios
+share one stack with a single broker; losing one broker for good needs a cluster of three
+(replication factor 3, ``min.insync.replicas`` 2, producers with ``acks=all``), a stack of its
+own. Each scenario publishes its own tagged articles straight to ``articles.raw`` — half before
+the fault, half while it lasts or once it is over, so the fault always meets work in flight —
+and ends with exact counts read from the search server itself (by id, and by the run's
 ``source`` tag):
 
 - ``indexed``: expected ids present; ``duplicated``: documents of the run beyond its distinct ids;
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -26,11 +30,12 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
@@ -40,7 +45,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from services.dlq import decode_letter, read_topic  # noqa: E402
-from services.localstack import Child, LocalStack, StackPorts, free_port  # noqa: E402
+from services.localstack import SERVICES, Child, LocalStack, StackPorts, free_port  # noqa: E402
 from services.runtime import pom_versions  # noqa: E402
 from shared.ids import article_id  # noqa: E402
 from shared.kafka import client_options, encode_event, event_headers, make_producer  # noqa: E402
@@ -48,8 +53,13 @@ from shared.models import RawArticle  # noqa: E402
 from shared.settings import KhabarSettings  # noqa: E402
 from shared.streaming import app_id  # noqa: E402
 
+T = TypeVar("T")
+
 DEMO = REPO / "demo" / "articles.jsonl"
 WORKERS = ("enrich", "index")
+#: The cluster's stack: the workers, and ingest because it creates the topics (with the stack's
+#: replication factor) as it does in production; the API has no part in the broker-loss run.
+CLUSTER_SERVICES = ("ingest", *WORKERS)
 #: What the stack runs with in every fault scenario: small batches so a kill meets a batch in
 #: flight, four partitions so two enrich workers share the topic.
 STACK_ENV = {
@@ -78,8 +88,15 @@ class FaultResult:
 class FaultLab:
     """A local stack plus the probes a fault scenario needs: publish, count, kill, restart."""
 
-    def __init__(self, directory: Path, extra_env: dict[str, str] | None = None) -> None:
-        self.stack = LocalStack(directory, StackPorts.free(), {**STACK_ENV, **(extra_env or {})})
+    def __init__(
+        self, directory: Path, extra_env: dict[str, str] | None = None, kafka_nodes: int = 1
+    ) -> None:
+        self.stack = LocalStack(
+            directory,
+            StackPorts.free(),
+            {**STACK_ENV, **(extra_env or {})},
+            kafka_nodes=kafka_nodes,
+        )
         self.settings = KhabarSettings(
             kafka_bootstrap=self.stack.kafka_bootstrap,
             elasticsearch_url=self.stack.elasticsearch_url,
@@ -89,8 +106,28 @@ class FaultLab:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, services: Sequence[str] = ("enrich", "index", "ingest", "api")) -> None:
-        """Broker, search server and the services, ready."""
+    @classmethod
+    @contextlib.contextmanager
+    def running(
+        cls,
+        directory: Path,
+        kafka_nodes: int = 1,
+        services: Sequence[str] = SERVICES,
+    ) -> Iterator[FaultLab]:
+        """A started lab, stopped on exit; a failure prints the end of every child's log."""
+        lab = cls(directory, kafka_nodes=kafka_nodes)
+        try:
+            lab.start(services)
+            yield lab
+        except BaseException:
+            for child in lab.stack.children.values():
+                print(f"--- {child.name}\n{child.tail(60)}", file=sys.stderr)
+            raise
+        finally:
+            lab.close()
+
+    def start(self, services: Sequence[str] = SERVICES) -> None:
+        """Broker(s), search server and the services, ready."""
         self.stack.start_infrastructure()
         self.stack.start_services(tuple(services), timeout=240)
 
@@ -110,9 +147,48 @@ class FaultLab:
 
     def restart(self, name: str, env: dict[str, str] | None = None, suffix: str = "") -> float:
         """Start a service process again; returns seconds until it answered ``/readyz``."""
+        return self._start(self.stack.service_child(name, env, suffix), timeout=240)
+
+    def broker_name(self, node_id: int) -> str:
+        """The child name of a Kafka node (``kafka``, or ``kafka-N`` in a cluster)."""
+        return self.stack.kafka_name(self.stack.kafka[node_id - 1])
+
+    def restart_broker(self, node_id: int = 1) -> float:
+        """Start a killed Kafka node again (same port, same log directory); seconds until it
+        answered metadata requests with the whole cluster registered."""
+        return self._start(self.stack.broker_child(node_id), timeout=120)
+
+    def restart_search(self) -> float:
+        """Start the search server again (same port, same data); seconds until it is yellow."""
+        return self._start(self.stack.search_child(), timeout=120)
+
+    def _start(self, child: Child, timeout: float) -> float:
         started = time.monotonic()
-        self.stack.start_child(self.stack.service_child(name, env, suffix), timeout=240)
+        self.stack.start_child(child, timeout=timeout)
         return time.monotonic() - started
+
+    def enrichments(self) -> float:
+        """Articles the ``enrich`` process has enriched since it started.
+
+        Over a run in which it lives on, this minus N is how many inputs it enriched again
+        (redelivered after an uncommitted offset); when that equals ``redelivered``, every
+        extra record in ``articles.enriched`` is such a re-enrichment and none a duplicate
+        written by a producer retry.
+        """
+        return self.metric(self.stack.ports.enrich, "enrich_articles_total")
+
+    def ready(self) -> dict[str, bool]:
+        """Whether each running service (on its usual port) answers ``/readyz`` with 200."""
+        answers = {}
+        for name in SERVICES:
+            if name in self.stack.children and self.child(name).alive():
+                port = getattr(self.stack.ports, name)
+                try:
+                    status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code
+                except httpx.HTTPError:
+                    status = 0
+                answers[name] = status == 200
+        return answers
 
     def terminate(self, name: str, grace: float = 10.0) -> tuple[int | None, float]:
         """SIGTERM, SIGKILL if still alive after ``grace``; the exit code and seconds taken."""
@@ -239,21 +315,50 @@ class FaultLab:
         records = asyncio.run(read_topic(self.settings, self.settings.topics.dlq))
         return sum(1 for record in records if decode_letter(record).article_id in ids)
 
-    def committed(self, group: str, topic: str) -> int:
-        """Sum of a consumer group's committed offsets on a topic (how far it acknowledged)."""
+    def admin(self, ask: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
+        """One question to the cluster, asked with a short-lived admin client."""
 
-        async def fetch() -> int:
+        async def run() -> T:
             admin = AIOKafkaAdminClient(**client_options(self.settings))
             await admin.start()
             try:
-                # No partitions named: the coordinator answers for every one the group
-                # committed, so the sum never rests on a guess of how many the topic has.
-                offsets = await admin.list_consumer_group_offsets(group)
+                return await ask(admin)
             finally:
                 await admin.close()
+
+        return asyncio.run(run())
+
+    def committed(self, group: str, topic: str) -> int:
+        """Sum of a consumer group's committed offsets on a topic (how far it acknowledged)."""
+
+        async def fetch(admin: AIOKafkaAdminClient) -> int:
+            # No partitions named: the coordinator answers for every one the group committed,
+            # so the sum never rests on a guess of how many partitions the topic has.
+            offsets = await admin.list_consumer_group_offsets(group)
             return sum(m.offset for tp, m in offsets.items() if tp.topic == topic and m.offset > 0)
 
-        return asyncio.run(fetch())
+        return self.admin(fetch)
+
+    def coordinator(self, group: str) -> int:
+        """The node id of the broker that coordinates a consumer group."""
+
+        return self.admin(lambda admin: admin.find_coordinator(group))
+
+    def partitions(self) -> dict[str, list[dict[str, Any]]]:
+        """Each chain topic's partitions as the cluster reports them: leader, replicas, ISR."""
+        keys = ("partition", "leader", "replicas", "isr")
+
+        async def describe(admin: AIOKafkaAdminClient) -> dict[str, list[dict[str, Any]]]:
+            described = await admin.describe_topics(list(self.settings.topics.all()))
+            return {
+                topic["topic"]: sorted(
+                    ({key: part[key] for key in keys} for part in topic["partitions"]),
+                    key=lambda part: part["partition"],
+                )
+                for topic in described
+            }
+
+        return self.admin(describe)
 
     def tally(self, result: FaultResult, tag: str, articles: Sequence[RawArticle]) -> FaultResult:
         """Fill in the exact counts of a finished run."""
@@ -293,6 +398,34 @@ class Run:
             lab.wait_indexed(run.ids[: n // 2], at_least=max(1, n // 10))
         return run
 
+    @property
+    def rest(self) -> list[RawArticle]:
+        """The second half, published once the fault has struck."""
+        return self.articles[len(self.articles) // 2 :]
+
+    def resume(self, since: float, timeout: float = 240) -> dict[str, float]:
+        """Publish the second half in the background while the chain recovers from a fault
+        struck at ``since``; seconds from ``since`` until the broker acknowledged all of it and
+        until the first of it was searchable (produce, enrich, produce again, index: the whole
+        chain moving again)."""
+        ids = [article.id for article in self.rest]
+        with ThreadPoolExecutor(1) as pool:
+            published = pool.submit(self._publish, self.rest, since)
+
+            def first_indexed() -> set[str]:
+                if published.done():
+                    published.result()  # a failed publish fails now, not at the timeout
+                return self.lab.found(ids)
+
+            self.lab.wait("a new article indexed", first_indexed, timeout)
+            indexed = time.monotonic() - since
+            acknowledged = published.result(timeout)
+        return {"published": round(acknowledged, 1), "first_new_indexed": round(indexed, 1)}
+
+    def _publish(self, articles: Sequence[RawArticle], since: float) -> float:
+        self.lab.publish(articles)
+        return time.monotonic() - since
+
     def finish(self) -> FaultResult:
         """Wait until every article is indexed, then count exactly."""
         self.lab.wait_indexed(self.ids)
@@ -311,11 +444,24 @@ def kill_workers(lab: FaultLab, n: int) -> FaultResult:
     return run.finish()
 
 
-def search_outage(lab: FaultLab, n: int, outage: float = 20.0) -> FaultResult:
-    """Stop the search server for ``outage`` seconds mid-run, same data dir and port after."""
-    run = Run.begin(lab, "outage", f"search server down {outage:.0f} s", n)
+def search_outage(lab: FaultLab, n: int, outage: float = 20.0, crash: bool = False) -> FaultResult:
+    """Stop the search server for ``outage`` seconds mid-run, same data dir and port after.
+
+    With ``crash`` it is SIGKILLed instead of stopped: what it had acknowledged comes back from
+    its translog (fsynced before each bulk is answered) when it starts again, and the index
+    service commits offsets only after a bulk was acknowledged, so the rest is redelivered.
+    """
+    if crash:
+        run = Run.begin(lab, "crash", f"search server SIGKILLed, restarted after {outage:.0f} s", n)
+    else:
+        run = Run.begin(lab, "outage", f"search server down {outage:.0f} s", n)
     group, topic = app_id("index", lab.settings), lab.settings.topics.enriched
-    lab.child("elasticsearch").stop()
+    retries = lab.metric(lab.stack.ports.index, "index_bulk_retries_total")
+    acknowledged = sorted(lab.found(run.ids))
+    if crash:
+        lab.kill("elasticsearch")
+    else:
+        lab.child("elasticsearch").stop()
     down_at = time.monotonic()
     lab.publish(run.articles[n // 2 :])
     rss_before = lab.rss_mb("index")
@@ -326,10 +472,20 @@ def search_outage(lab: FaultLab, n: int, outage: float = 20.0) -> FaultResult:
         committed_offsets_during_outage=[committed_early, lab.committed(group, topic)],
         index_alive_after_outage=lab.child("index").alive(),
         index_rss_mb=[round(rss_before, 1), round(lab.rss_mb("index"), 1)],
+        search_answered_during_outage=lab.search_up(),
     )
-    lab.stack.start_child(lab.stack.search_child(), timeout=60)
+    restart = lab.restart_search()
+    # Read at once: documents the index service wrote before the fault and will not send again
+    # (their offsets were committed) are there only if the server itself kept them.
+    run.result.details.update(
+        restart_seconds=round(restart, 1),
+        indexed_before_fault=len(acknowledged),
+        of_those_after_restart=len(lab.found(acknowledged)) if acknowledged else 0,
+    )
     result = run.finish()
-    result.details["retries"] = lab.metric(lab.stack.ports.index, "index_bulk_retries_total")
+    result.details["retries"] = (
+        lab.metric(lab.stack.ports.index, "index_bulk_retries_total") - retries
+    )
     return result
 
 
@@ -393,6 +549,66 @@ def sigterm(lab: FaultLab, n: int, grace: float = 10.0) -> FaultResult:
     return run.finish()
 
 
+def broker_restart(lab: FaultLab, n: int, down: float = 5.0) -> FaultResult:
+    """SIGKILL the only broker mid-run and start it again after ``down`` seconds, same log.
+
+    What it acknowledged was written to its log files (the page cache outlives the process),
+    the groups' committed offsets too; every client must reconnect and carry on where it was.
+    """
+    enrichments = lab.enrichments()
+    run = Run.begin(lab, "broker-kill", f"broker SIGKILLed, restarted after {down:.0f} s", n)
+    run.result.details["indexed_at_kill"] = len(lab.found(run.ids))
+    lab.kill(lab.broker_name(1))
+    time.sleep(down)
+    run.result.details["restart_seconds"] = round(lab.restart_broker(1), 1)
+    # From the moment the broker serves again: how long the clients take to find it.
+    run.result.details["seconds_after_restart"] = run.resume(time.monotonic())
+    result = run.finish()
+    result.details.update(
+        reprocessed=int(lab.enrichments() - enrichments) - n, ready_after=lab.ready()
+    )
+    return result
+
+
+def broker_loss(lab: FaultLab, n: int) -> FaultResult:
+    """SIGKILL one broker of a three-node cluster mid-run and never bring it back.
+
+    The victim is the enrich group's coordinator, so the group's coordination moves as well as
+    the leadership of the partitions it led. With replication factor 3, ``min.insync.replicas``
+    2 and ``acks=all``, every acknowledged record is on a survivor: the controllers fence the
+    dead node, its partitions get leaders among the in-sync survivors, the clients follow.
+    ``seconds_after_kill`` is how long the chain stood still.
+    """
+    # Chosen before the run starts, so that the kill follows the warm-up at once.
+    coordinators = {
+        group: lab.coordinator(group) for group in (app_id(w, lab.settings) for w in WORKERS)
+    }
+    victim = coordinators[app_id("enrich", lab.settings)]
+    before = lab.partitions()
+    enrichments = lab.enrichments()
+    run = Run.begin(lab, "broker-loss", "1 of 3 brokers SIGKILLed, never restarted", n)
+    lab.kill(lab.broker_name(victim))
+    killed_at = time.monotonic()
+    run.result.details["seconds_after_kill"] = run.resume(killed_at)
+    result = run.finish()
+    after = [part for parts in lab.partitions().values() for part in parts]
+    result.details.update(
+        victim={
+            "node": victim,
+            "coordinated": [group for group, node in coordinators.items() if node == victim],
+            "led": {
+                t: [p["partition"] for p in ps if p["leader"] == victim] for t, ps in before.items()
+            },
+        },
+        reprocessed=int(lab.enrichments() - enrichments) - n,
+        replication_factor=min(len(p["replicas"]) for ps in before.values() for p in ps),
+        leaders_after=sorted({part["leader"] for part in after}),
+        smallest_isr_after=min(len(part["isr"]) for part in after),
+        ready_after=lab.ready(),
+    )
+    return result
+
+
 def terminate_gateways(lab: FaultLab, grace: float = 10.0) -> dict[str, dict[str, Any]]:
     """SIGTERM the HTTP services (api, ingest); exit codes, seconds and the shutdown log."""
     exits: dict[str, dict[str, Any]] = {}
@@ -435,37 +651,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1000, help="articles per scenario")
     parser.add_argument("--outage", type=float, default=20.0, help="search outage, seconds")
+    parser.add_argument(
+        "--crash-outage", type=float, default=5.0, help="search server killed, seconds"
+    )
+    parser.add_argument("--broker-down", type=float, default=5.0, help="broker killed, seconds")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "chaos.json")
     args = parser.parse_args(argv)
     directory = Path(tempfile.mkdtemp(prefix="khabar-chaos-"))
-    lab = FaultLab(directory)
     results: list[FaultResult] = []
     started = time.monotonic()
-    try:
-        print(f"starting the local stack in {directory} …", flush=True)
-        lab.start()
+
+    def record(result: FaultResult) -> None:
+        results.append(result)
+        print(table(results[-1:]).splitlines()[-1], flush=True)
+
+    print(f"starting the local stack (one broker) in {directory} …", flush=True)
+    with FaultLab.running(directory / "one-broker") as lab:
         for scenario in (
             lambda: kill_workers(lab, args.n),
             lambda: search_outage(lab, args.n, args.outage),
+            lambda: search_outage(lab, args.n, args.crash_outage, crash=True),
             lambda: takeover(lab, args.n),
             lambda: sigterm(lab, args.n),
+            lambda: broker_restart(lab, args.n, args.broker_down),
         ):
-            results.append(scenario())
-            print(table(results[-1:]).splitlines()[-1], flush=True)
+            record(scenario())
         gateways = terminate_gateways(lab)
-    except Exception:
-        for child in lab.stack.children.values():
-            print(f"--- {child.name}\n{child.tail(40)}", file=sys.stderr)
-        raise
-    finally:
-        lab.close()
+    # One stack at a time: the cluster starts once the single-broker stack is gone.
+    print("starting a three-broker cluster …", flush=True)
+    with FaultLab.running(
+        directory / "three-brokers", kafka_nodes=3, services=CLUSTER_SERVICES
+    ) as lab:
+        record(broker_loss(lab, args.n))
     versions = pom_versions()
     report = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "runtime": (
-            f"Apache Kafka {versions['kafka']} (KRaft) + Elasticsearch "
-            f"{versions['elasticsearch']}, services as local processes"
+            f"Apache Kafka {versions['kafka']} (KRaft; one broker, three for the broker-loss "
+            f"scenario) + Elasticsearch {versions['elasticsearch']}, services as local processes"
         ),
         "articles_per_scenario": args.n,
         "total_seconds": round(time.monotonic() - started, 1),
