@@ -21,6 +21,7 @@ import inspect
 import logging
 import sys
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any
 
@@ -190,6 +191,43 @@ def instrument_kafka() -> None:
 
     AIOKafkaInstrumentor().instrument()
     _configured.add("aiokafka")
+
+
+def links_to_current() -> list[trace.Link]:
+    """A link to the current span, or none outside a span (a drop-folder poll has none)."""
+    context = trace.get_current_span().get_span_context()
+    return [trace.Link(context)] if context.is_valid else []
+
+
+def start_message_span(
+    tracer: trace.Tracer, name: str, *, own_trace: bool, attributes: Attributes = None
+) -> AbstractContextManager[trace.Span]:
+    """A message's PRODUCER ("create") span, current while the message is sent.
+
+    Whatever is current inside it (the Kafka instrumentation's ``send`` span, whose
+    ``traceparent`` goes into the record's headers) joins the trace it starts, so it decides
+    which trace the consumers continue.
+
+    ``own_trace=False``: a child of the current span. For work about this one message only (a
+    single ``POST /articles``), whose request then belongs to the message's trace.
+
+    ``own_trace=True``: the root of a new trace with a *link* to the current span, as the
+    OpenTelemetry messaging conventions model a batch: the span that brought many messages
+    (a batch request, a file, a feed read) is no parent of any of them, or every message's
+    journey would live in one trace and each article's trace would show the whole batch. Each
+    new root is sampled on its own.
+    """
+    if not own_trace:
+        return tracer.start_as_current_span(
+            name, kind=trace.SpanKind.PRODUCER, attributes=attributes
+        )
+    return tracer.start_as_current_span(
+        name,
+        context=Context(),
+        kind=trace.SpanKind.PRODUCER,
+        links=links_to_current(),
+        attributes=attributes,
+    )
 
 
 #: Paths never traced: probes and scrapes would bury the requests worth looking at.

@@ -22,7 +22,9 @@ from shared.telemetry import (
     SkipProbes,
     StreamTracingSensor,
     TraceContextFilter,
+    links_to_current,
     span_exporter,
+    start_message_span,
     trace_store,
 )
 from shared.tracestore import ElasticsearchSpanExporter
@@ -64,6 +66,55 @@ def tracing() -> tuple[trace.Tracer, InMemorySpanExporter]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(memory))
     return provider.get_tracer("test"), memory
+
+
+def test_a_message_of_a_batch_is_its_own_trace_linked_to_the_batch(
+    tracing: tuple[trace.Tracer, InMemorySpanExporter],
+) -> None:
+    tracer, memory = tracing
+    with tracer.start_as_current_span("POST /articles/batch") as request:
+        for n in range(2):
+            with start_message_span(
+                tracer, "ingest article", own_trace=True, attributes={"n": n}
+            ) as span:
+                assert trace.get_current_span() is span
+                with tracer.start_as_current_span("articles.raw send"):
+                    pass
+    spans = memory.get_finished_spans()
+    cause = request.get_span_context()
+    messages = [span for span in spans if span.name == "ingest article"]
+    assert len({span.context.trace_id for span in messages}) == 2
+    for published in messages:
+        assert published.parent is None and published.kind is trace.SpanKind.PRODUCER
+        assert published.context.trace_id != cause.trace_id
+        assert [link.context for link in published.links] == [cause]
+    sends = [span for span in spans if span.name == "articles.raw send"]
+    assert {span.context.trace_id for span in sends} == {m.context.trace_id for m in messages}
+
+
+def test_a_message_alone_continues_the_current_trace(
+    tracing: tuple[trace.Tracer, InMemorySpanExporter],
+) -> None:
+    tracer, memory = tracing
+    with tracer.start_as_current_span("POST /articles") as request:
+        with start_message_span(tracer, "ingest article", own_trace=False):
+            pass
+    (message,) = [span for span in memory.get_finished_spans() if span.name == "ingest article"]
+    assert message.parent is not None
+    assert message.parent.span_id == request.get_span_context().span_id
+    assert message.context.trace_id == request.get_span_context().trace_id
+    assert message.kind is trace.SpanKind.PRODUCER and not message.links
+
+
+def test_a_message_read_outside_any_span_is_an_unlinked_root(
+    tracing: tuple[trace.Tracer, InMemorySpanExporter],
+) -> None:
+    tracer, memory = tracing
+    assert links_to_current() == []
+    with start_message_span(tracer, "ingest article", own_trace=True):
+        pass
+    (message,) = memory.get_finished_spans()
+    assert message.parent is None and not message.links
 
 
 def _message_from(tracer: trace.Tracer) -> tuple[Any, trace.Span]:
