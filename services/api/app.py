@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -245,15 +245,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no article with id {article_id}")
         return EnrichedArticle.model_validate(source)
 
-    async def _publish(submissions: list[ArticleSubmission]) -> list[str]:
-        articles = [raw_from_submission(submission) for submission in submissions]
+    @contextlib.contextmanager
+    def _broker_or_503() -> Iterator[None]:
         try:
-            await resources.publisher.publish_many(articles, new_trace=False)
+            yield
         except BrokerError as exc:
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE, "the broker is unavailable; retry later"
             ) from exc
-        return [article.id for article in articles]
 
     @app.post(
         "/articles",
@@ -262,8 +261,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         tags=["articles"],
     )
     async def post_article(_: WriteKeyDep, submission: ArticleSubmission) -> ArticleAccepted:
-        """Submit one article to the pipeline; answers with its stable id."""
-        return ArticleAccepted(id=(await _publish([submission]))[0])
+        """Submit one article to the pipeline; answers with its stable id.
+
+        The request's span opens the article's trace (the request is about this article alone).
+        """
+        article = raw_from_submission(submission)
+        with _broker_or_503():
+            await resources.publisher.publish(article)
+        return ArticleAccepted(id=article.id)
 
     @app.post(
         "/articles/batch",
@@ -272,12 +277,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         tags=["articles"],
     )
     async def post_articles(_: WriteKeyDep, submissions: list[ArticleSubmission]) -> Accepted:
-        """Submit 1 to 500 articles at once."""
+        """Submit 1 to 500 articles at once.
+
+        Each article gets a trace of its own, linked to this request's span.
+        """
         if not 1 <= len(submissions) <= 500:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, "a batch holds 1 to 500 articles"
             )
-        return Accepted(ids=await _publish(submissions))
+        articles = [raw_from_submission(submission) for submission in submissions]
+        with _broker_or_503():
+            await resources.publisher.publish_many(articles)
+        return Accepted(ids=[article.id for article in articles])
 
     # After the search and article routes: routing tries routes in order, and those are the
     # hot ones (no path here overlaps another, so the order changes nothing else).

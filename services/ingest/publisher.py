@@ -1,9 +1,17 @@
 """Publishing raw articles to ``articles.raw``: one trace per article starts here.
 
-Used by the ingest service, the API's ``POST /articles`` and the benchmarks. Each article gets
-its own span (a new root for file and feed input; a child of the HTTP request span for API
-input) and the Kafka instrumentation writes that span's ``traceparent`` into the message
-headers, which enrich and index continue.
+Used by the ingest service, the API's ``POST /articles`` and ``POST /articles/batch``, and the
+benchmarks. Each article gets its own "ingest article" span (see
+:func:`shared.telemetry.start_message_span`) and the Kafka instrumentation writes the trace
+into the message headers, which enrich and index continue:
+
+- :meth:`Publisher.publish`, one article: the span is a child of the current span, so a single
+  ``POST /articles`` request (which is about that article alone) opens the article's trace and
+  its journey shows the request stage, as it always has.
+- :meth:`Publisher.publish_many`, many articles (a batch request, a file, a feed): each
+  article's span is the root of the article's own trace, linked to the current span (the
+  batch request's, the file's or the feed read's). A batch of one follows the same rule, so
+  the rule depends on the path taken, never on how many articles a batch happens to hold.
 """
 
 from __future__ import annotations
@@ -14,7 +22,6 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 
@@ -22,6 +29,7 @@ from shared.errors import BrokerError
 from shared.kafka import broker_reachable, encode_event, event_headers, make_producer
 from shared.models import RawArticle
 from shared.settings import KhabarSettings
+from shared.telemetry import start_message_span
 
 tracer = trace.get_tracer("khabar.ingest")
 PUBLISHED = Counter("ingest_articles_total", "Raw articles published", ["origin"])
@@ -70,12 +78,11 @@ class Publisher:
         """Readiness check: the broker answers."""
         return {"kafka": self._producer is not None and await broker_reachable(self._producer)}
 
-    async def _send(self, article: RawArticle, new_trace: bool) -> asyncio.Future[object]:
-        parent = otel_context.Context() if new_trace else None
-        with tracer.start_as_current_span(
+    async def _send(self, article: RawArticle, own_trace: bool) -> asyncio.Future[object]:
+        with start_message_span(
+            tracer,
             "ingest article",
-            context=parent,
-            kind=trace.SpanKind.PRODUCER,
+            own_trace=own_trace,
             attributes={"khabar.article_id": article.id, "khabar.origin": self.origin},
         ):
             future: asyncio.Future[object] = await self.producer.send(
@@ -86,15 +93,21 @@ class Publisher:
             )
             return future
 
-    async def publish(self, article: RawArticle, *, new_trace: bool = False) -> None:
-        """Publish one article and wait until the broker has it."""
-        await self.publish_many([article], new_trace=new_trace)
+    async def publish(self, article: RawArticle) -> None:
+        """Publish one article in the current trace and wait until the broker has it."""
+        await self._publish([article], own_trace=False)
 
-    async def publish_many(self, articles: Iterable[RawArticle], *, new_trace: bool = True) -> int:
-        """Publish articles (pipelined) and wait until the broker acknowledged all of them."""
+    async def publish_many(self, articles: Iterable[RawArticle]) -> int:
+        """Publish articles, each in a trace of its own linked to the current span.
+
+        Pipelined: returns once the broker acknowledged all of them.
+        """
+        return await self._publish(articles, own_trace=True)
+
+    async def _publish(self, articles: Iterable[RawArticle], own_trace: bool) -> int:
         started = time.perf_counter()
         try:
-            futures = [await self._send(article, new_trace) for article in articles]
+            futures = [await self._send(article, own_trace) for article in articles]
             if futures:
                 await asyncio.gather(*futures)
         except KafkaError as exc:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from opentelemetry import trace
 from prometheus_client import Counter
 
 from services.ingest.publisher import Publisher
@@ -26,21 +27,23 @@ from services.ingest.sources import SourceItem, read_path, read_url
 from shared.errors import BrokerError
 from shared.http import operational_router
 from shared.kafka import ensure_topics
+from shared.models import RawArticle
 from shared.settings import IngestSettings
 from shared.telemetry import configure_telemetry, shutdown_tracing
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("khabar.ingest")
 SOURCE_ERRORS = Counter(
     "ingest_source_errors_total", "Input items that could not be read", ["kind"]
 )
 
 
-def _articles(items: list[SourceItem]) -> list[SourceItem]:
+def _articles(items: list[SourceItem]) -> list[RawArticle]:
     for item in items:
         if item.error is not None:
             SOURCE_ERRORS.labels("file" if "://" not in item.origin else "url").inc()
             log.warning("input rejected", extra={"origin": item.origin, "error": item.error.error})
-    return [item for item in items if item.article is not None]
+    return [item.article for item in items if item.article is not None]
 
 
 class IngestService:
@@ -51,10 +54,17 @@ class IngestService:
         self.publisher = Publisher(settings, origin="ingest")
 
     async def ingest_file(self, path: Path) -> int:
-        """Publish every article in one file, then move it out of the drop folder."""
-        items = list(read_path(path))
-        good = _articles(items)
-        count = await self.publisher.publish_many([item.article for item in good if item.article])
+        """Publish every article in one file, then move it out of the drop folder.
+
+        The file's span is no article's parent: each article's trace is its own, linked to it.
+        """
+        with tracer.start_as_current_span(
+            "ingest file", attributes={"file.name": path.name}
+        ) as span:
+            items = list(read_path(path))
+            good = _articles(items)
+            count = await self.publisher.publish_many(good)
+            span.set_attribute("khabar.batch_size", count)
         target = path.parent / ("done" if good or not items else "failed")
         target.mkdir(exist_ok=True)
         if not good and items:
@@ -86,15 +96,19 @@ class IngestService:
                     break
             await asyncio.sleep(1.0)
 
+    async def ingest_feed(self, url: str) -> int:
+        """Publish every article of one read of a feed, each in its own trace linked to it."""
+        with tracer.start_as_current_span("ingest feed", attributes={"url.full": url}) as span:
+            count = await self.publisher.publish_many(_articles(await read_url(url)))
+            span.set_attribute("khabar.batch_size", count)
+        return count
+
     async def poll_feeds(self) -> None:
         """Read every configured feed, forever."""
         while True:
             for url in self.settings.ingest_feeds:
-                good = _articles(await read_url(url))
                 try:
-                    await self.publisher.publish_many(
-                        [item.article for item in good if item.article]
-                    )
+                    await self.ingest_feed(url)
                 except BrokerError:
                     log.exception("broker unavailable while publishing a feed", extra={"url": url})
             await asyncio.sleep(self.settings.ingest_poll_seconds)
