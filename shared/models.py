@@ -363,7 +363,11 @@ class StatsResponse(KhabarModel):
 
 
 class SpanLink(KhabarModel):
-    """A link from one span to another (a batched write links to each article it carried)."""
+    """A link from one span to another, usually of another trace.
+
+    A batched write links to each article it carried; an article submitted in a batch, a file or
+    a feed links to the request or read that brought it.
+    """
 
     trace_id: str
     span_id: str
@@ -411,4 +415,10 @@ class ArticleTrace(KhabarModel):
     total_ms: float | None = None
     stages: list[StageTiming] = Field(default_factory=list)
     spans: list[TraceSpan] = Field(default_factory=list)
+    links: list[SpanLink] = Field(
+        default_factory=list,
+        description="Spans of other traces this trace links to: for an article submitted in a "
+        "batch, read from a file or a feed, the span of the request or read that brought it "
+        "(``GET /traces/{trace_id}`` shows that trace).",
+    )
     enrich_timings_ms: dict[str, float] = Field(default_factory=dict)

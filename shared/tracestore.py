@@ -12,7 +12,9 @@ to export, forever.
 
 Reading side: :func:`find_journey_spans` fetches an article's trace *and* the spans that link to
 it (the index service writes a batch of articles in one bulk request, a span in its own trace
-with one link per article), and :func:`build_journey` turns them into per-stage timings.
+with one link per article), and :func:`build_journey` turns them into per-stage timings. Links
+*from* the trace are not followed: an article submitted in a batch is its own trace, linked to
+the batch request's span, and its journey names that link instead of showing the whole batch.
 """
 
 from __future__ import annotations
@@ -243,7 +245,11 @@ async def latest_trace_id(es: AsyncElasticsearch, index: str, article_id: str) -
 async def find_journey_spans(
     es: AsyncElasticsearch, index: str, trace_id: str
 ) -> list[dict[str, Any]]:
-    """The article trace's spans plus every span of the traces that link to it (batch writes)."""
+    """The article trace's spans plus every span of the traces that link to it (batch writes).
+
+    Only links *to* the trace are followed: the trace's own links (to the batch request that
+    brought an article) lead to spans about other articles too.
+    """
     spans = await _search_spans(
         es,
         index,
@@ -280,6 +286,31 @@ def _trace_span(document: dict[str, Any]) -> TraceSpan:
         links=[SpanLink(**link) for link in document.get("links", [])],
         attributes=document.get("attributes", {}),
     )
+
+
+def _seen_from(span: TraceSpan, trace_id: str) -> TraceSpan:
+    """A span of a linking trace keeps only its links into ``trace_id``.
+
+    A bulk write links to every article it carried; in one article's journey the other links
+    would only name other articles' traces (``khabar.batch_size`` still says how many).
+    """
+    if span.trace_id == trace_id:
+        return span
+    return span.model_copy(
+        update={"links": [link for link in span.links if link.trace_id == trace_id]}
+    )
+
+
+def _links_out(spans: Iterable[TraceSpan], trace_id: str) -> list[SpanLink]:
+    """The links from the trace's own spans to other traces, each once, in span order."""
+    links = (
+        link
+        for span in spans
+        if span.trace_id == trace_id
+        for link in span.links
+        if link.trace_id != trace_id
+    )
+    return list({(link.trace_id, link.span_id): link for link in links}.values())
 
 
 def _start_ms(span: TraceSpan) -> float:
@@ -362,6 +393,8 @@ def build_journey(
 ) -> ArticleTrace:
     """The API answer for one article from its stored span documents."""
     spans = [_trace_span(document) for document in documents]
+    if trace_id:
+        spans = [_seen_from(span, trace_id) for span in spans]
     spans.sort(key=_start_ms)
     origin = _start_ms(spans[0]) if spans else 0.0
     link = f"{jaeger_url.rstrip('/')}/trace/{trace_id}" if jaeger_url and trace_id else None
@@ -376,5 +409,6 @@ def build_journey(
         total_ms=round(max(_end_ms(span) for span in spans) - origin, 3) if spans else None,
         stages=stages,
         spans=spans,
+        links=_links_out(spans, trace_id) if trace_id else [],
         enrich_timings_ms=enrich_timings_ms or {},
     )

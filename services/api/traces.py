@@ -2,10 +2,12 @@
 
 The indexed document names its pipeline trace (``trace_id``, stored by enrich). With the
 Elasticsearch span store (the default without a collector) the route reads that trace's spans,
-plus the batched bulk write that links to it, and answers with per-stage timings. An article
-that never reached the index (dead-lettered, or still in flight) is found through the spans
-that carried its id. Behind a collector the spans live in Jaeger; the answer links there.
-``GET /traces/{id}`` shows any stored trace the same way (an API request, a batch write).
+plus the batched bulk write that links to it, and answers with per-stage timings; an article
+submitted in a batch (or read from a file or feed) is a trace of its own, and ``links`` names
+the span of the request (or read) that brought it. An article that never reached the index
+(dead-lettered, or still in flight) is found through the spans that carried its id. Behind a
+collector the spans live in Jaeger; the answer links there. ``GET /traces/{id}`` shows any
+stored trace the same way (an API request, a batch write).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -14,10 +15,13 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from shared.models import ArticleTrace, SpanLink
 from shared.settings import KhabarSettings
+from shared.telemetry import start_message_span
 from shared.tracestore import (
     ElasticsearchSpanExporter,
     build_journey,
+    find_journey_spans,
     search_http_options,
     span_document,
 )
@@ -41,51 +45,54 @@ def _provider(service: str) -> tuple[TracerProvider, InMemorySpanExporter]:
     return provider, memory
 
 
-def _chain() -> list[ReadableSpan]:
-    """A miniature article journey in three 'services', linked as the real chain links them."""
-    api, api_spans = _provider("khabar-api")
-    enrich, enrich_spans = _provider("khabar-enrich")
-    index, index_spans = _provider("khabar-index")
-    with api.get_tracer("t").start_as_current_span("POST /articles", kind=trace.SpanKind.SERVER):
-        with api.get_tracer("t").start_as_current_span(
-            "ingest article",
-            kind=trace.SpanKind.PRODUCER,
-            attributes={"khabar.article_id": "a" * 32},
-        ):
-            with api.get_tracer("t").start_as_current_span(
-                "articles.raw send", kind=trace.SpanKind.PRODUCER
-            ) as raw_send:
-                raw_context = trace.set_span_in_context(raw_send)
+_Tracers = tuple[trace.Tracer, trace.Tracer, trace.Tracer]
+
+
+def _article(tracers: _Tracers, article_id: str, *, own_trace: bool) -> trace.SpanContext:
+    """One article from publish to the index's consumer span; returns its enriched send."""
+    api, enrich, index = tracers
+    with start_message_span(
+        api, "ingest article", own_trace=own_trace, attributes={"khabar.article_id": article_id}
+    ):
+        with api.start_as_current_span("articles.raw send", kind=trace.SpanKind.PRODUCER) as sent:
+            raw_context = trace.set_span_in_context(sent)
     process = {"messaging.operation.name": "process"}
-    with enrich.get_tracer("t").start_as_current_span(
+    with enrich.start_as_current_span(
         "articles.raw process",
         context=raw_context,
         kind=trace.SpanKind.CONSUMER,
         attributes={**process, "messaging.destination.name": "articles.raw"},
     ):
-        with enrich.get_tracer("t").start_as_current_span(
+        with enrich.start_as_current_span(
             "articles.enriched send", kind=trace.SpanKind.PRODUCER
         ) as enriched_send:
             enriched_context = trace.set_span_in_context(enriched_send)
-    with index.get_tracer("t").start_as_current_span(
+    with index.start_as_current_span(
         "articles.enriched process",
         context=enriched_context,
         kind=trace.SpanKind.CONSUMER,
         attributes={**process, "messaging.destination.name": "articles.enriched"},
     ):
         pass
-    with index.get_tracer("t").start_as_current_span(
+    return enriched_send.get_span_context()
+
+
+def _chain(article_ids: Sequence[str] = ("a" * 32,), *, batch: bool = False) -> list[ReadableSpan]:
+    """A miniature journey of articles posted in one request, in three 'services', linked as
+    the real chain links them: one bulk write carries them all."""
+    providers = [_provider(name) for name in ("khabar-api", "khabar-enrich", "khabar-index")]
+    api, enrich, index = (provider.get_tracer("t") for provider, _ in providers)
+    request = "POST /articles/batch" if batch else "POST /articles"
+    with api.start_as_current_span(request, kind=trace.SpanKind.SERVER):
+        sent = [_article((api, enrich, index), article, own_trace=batch) for article in article_ids]
+    with index.start_as_current_span(
         "elasticsearch bulk",
         kind=trace.SpanKind.CLIENT,
-        links=[trace.Link(enriched_send.get_span_context())],
+        links=[trace.Link(context) for context in sent],
         attributes={"db.system": "elasticsearch", "khabar.tags": ("x", "y")},
     ):
         pass
-    return [
-        *api_spans.get_finished_spans(),
-        *enrich_spans.get_finished_spans(),
-        *index_spans.get_finished_spans(),
-    ]
+    return [span for _, memory in providers for span in memory.get_finished_spans()]
 
 
 @pytest.fixture
@@ -150,6 +157,74 @@ def test_journey_without_spans_still_names_the_trace() -> None:
     assert journey.spans == [] and journey.stages == [] and journey.total_ms is None
     assert not journey.complete
     assert journey.jaeger_url == f"http://j/trace/{'c' * 32}"
+
+
+class _FakeSpanIndex:
+    """Answers the span searches of :func:`find_journey_spans` over stored documents."""
+
+    def __init__(self, documents: list[dict[str, Any]]) -> None:
+        self.documents = documents
+
+    async def search(self, *, query: dict[str, Any], size: int, **_: Any) -> dict[str, Any]:
+        hits = [doc for doc in self.documents if _matches(doc, query)][:size]
+        return {"hits": {"hits": [{"_source": doc} for doc in hits]}}
+
+
+def _matches(document: dict[str, Any], query: dict[str, Any]) -> bool:
+    if "bool" in query:
+        return any(_matches(document, clause) for clause in query["bool"]["should"])
+    if "term" in query:
+        ((field, value),) = query["term"].items()
+        stored = document[field]
+        return value in stored if isinstance(stored, list) else value == stored
+    ((field, values),) = query["terms"].items()
+    return document[field] in values
+
+
+def _journey_of(documents: list[dict[str, Any]], trace_id: str) -> ArticleTrace:
+    index = _FakeSpanIndex(documents)
+    found = asyncio.run(find_journey_spans(index, "spans", trace_id))  # type: ignore[arg-type]
+    return build_journey(None, trace_id, found, store="elasticsearch")
+
+
+@pytest.fixture
+def batch() -> list[dict[str, Any]]:
+    """The stored spans of one request that posted articles a… and b… as a batch."""
+    return [span_document(span) for span in _chain(("a" * 32, "b" * 32), batch=True)]
+
+
+def _named(documents: list[dict[str, Any]], name: str, article: str | None = None) -> Any:
+    (document,) = [doc for doc in documents if doc["name"] == name and doc["article_id"] == article]
+    return document
+
+
+def test_batched_article_journey_is_its_own_trace_linked_to_the_request(
+    batch: list[dict[str, Any]],
+) -> None:
+    mine, other = (_named(batch, "ingest article", article) for article in ("a" * 32, "b" * 32))
+    request, bulk = _named(batch, "POST /articles/batch"), _named(batch, "elasticsearch bulk")
+    assert mine["parent_span_id"] is None and mine["trace_id"] != other["trace_id"]
+    journey = _journey_of(batch, mine["trace_id"])
+    assert {span.trace_id for span in journey.spans} == {mine["trace_id"], bulk["trace_id"]}
+    named = {span.attributes.get("khabar.article_id") for span in journey.spans}
+    assert named == {"a" * 32, None}
+    (shown_bulk,) = [span for span in journey.spans if span.name == "elasticsearch bulk"]
+    assert len(bulk["links"]) == 2, "the stored bulk span links to both articles"
+    assert [link.trace_id for link in shown_bulk.links] == [mine["trace_id"]]
+    assert journey.links == [SpanLink(trace_id=request["trace_id"], span_id=request["span_id"])]
+    assert [stage.stage for stage in journey.stages] == JOURNEY_STAGES[1:]
+    assert journey.complete
+
+
+def test_batch_request_and_bulk_traces_name_the_articles_they_carried(
+    batch: list[dict[str, Any]],
+) -> None:
+    articles = {_named(batch, "ingest article", a)["trace_id"] for a in ("a" * 32, "b" * 32)}
+    request = _journey_of(batch, _named(batch, "POST /articles/batch")["trace_id"])
+    publishes = [span for span in request.spans if span.name == "ingest article"]
+    assert {span.trace_id for span in publishes} == articles and request.links == []
+    bulk = _journey_of(batch, _named(batch, "elasticsearch bulk")["trace_id"])
+    assert {link.trace_id for link in bulk.links} == articles
 
 
 class _FakeSearchServer:
