@@ -2,7 +2,8 @@
 
 The services export spans with a batch processor (a few seconds' delay) into the Elasticsearch
 span index; the tests poll the API until the whole journey is there, then check its structure:
-who is whose parent across the Kafka hops, and the batched bulk write's link to the article.
+who is whose parent across the Kafka hops, the batched bulk write's link to the article, and
+the article's own link to the batch request or file read that brought it with others.
 """
 
 from __future__ import annotations
@@ -116,29 +117,130 @@ def test_posted_article_is_one_trace_from_api_to_the_bulk_write(api: httpx.Clien
     assert journey["enrich_timings_ms"] == document["timings_ms"]
 
 
-def test_drop_folder_article_trace_starts_in_the_ingest_service(
+#: Articles in one ``POST /articles/batch``: enough that the batch spans several bulk writes.
+BATCH_ARTICLES = 60
+_ARTICLE_ID_ATTRIBUTES = ("khabar.article_id", "messaging.kafka.message.key")
+
+
+def _traceparent() -> tuple[str, str, dict[str, str]]:
+    """A caller's trace and span id, and the header that makes the request join them."""
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    return trace_id, span_id, {"traceparent": f"00-{trace_id}-{span_id}-01"}
+
+
+def _stored_span(api: httpx.Client, trace_id: str, name: str) -> dict[str, Any]:
+    """The span called ``name`` of a stored trace, once its service has exported it."""
+
+    def found() -> dict[str, Any] | None:
+        answer = api.get(f"/traces/{trace_id}")
+        if answer.status_code != 200:
+            return None
+        spans = answer.json()["spans"]
+        return next((s for s in spans if s["trace_id"] == trace_id and s["name"] == name), None)
+
+    span: dict[str, Any] = wait_for(found, timeout=SPAN_WAIT_SECONDS)
+    return span
+
+
+def _named_articles(spans: list[dict[str, Any]]) -> set[str]:
+    return {
+        str(span["attributes"][key])
+        for span in spans
+        for key in _ARTICLE_ID_ATTRIBUTES
+        if key in span["attributes"]
+    }
+
+
+def test_batched_article_is_a_trace_of_its_own_linked_to_the_batch_request(
+    api: httpx.Client,
+) -> None:
+    marker = uuid.uuid4().hex[:12]
+    batch = [
+        {
+            "title": f"Gwadar port receives cargo ship {n} {marker}",
+            "body": f"GWADAR, 3 June 2025: Gwadar port received cargo ship number {n} {marker}.",
+        }
+        for n in range(BATCH_ARTICLES)
+    ]
+    request_trace, caller_span, headers = _traceparent()
+    response = api.post("/articles/batch", json=batch, headers=headers)
+    assert response.status_code == 202, response.text
+    ids: list[str] = response.json()["ids"]
+    assert len(set(ids)) == BATCH_ARTICLES
+    chosen = ids[BATCH_ARTICLES // 2]
+
+    journey = wait_for(
+        lambda: _journey_complete(api, f"/articles/{chosen}/trace", "khabar-api"),
+        timeout=SPAN_WAIT_SECONDS,
+    )
+    trace_id = api.get(f"/articles/{chosen}").json()["trace_id"]
+    assert journey["trace_id"] == trace_id and journey["complete"]
+    assert {"khabar-api", "khabar-enrich", "khabar-index"} <= set(journey["services"])
+    spans = journey["spans"]
+    publish = _assert_chain_from_publish(spans, "khabar-api", trace_id)
+    assert publish["parent_span_id"] is None, "the article's trace starts at its own publish"
+    assert publish["attributes"]["khabar.article_id"] == chosen
+
+    # Its own spans are one trace; the only other is the batched bulk write that links to it.
+    (bulk,) = [span for span in spans if span["name"] == "elasticsearch bulk"]
+    assert {span["trace_id"] for span in spans} == {trace_id, bulk["trace_id"]}
+    assert _named_articles(spans) == {chosen}
+    seen_traces = {link["trace_id"] for span in spans for link in span["links"]}
+    assert seen_traces == {trace_id, request_trace}, "no other article of the batch shows"
+    assert [stage["stage"] for stage in journey["stages"]] == JOURNEY_STAGES[1:]
+
+    request = _stored_span(api, request_trace, "POST /articles/batch")
+    assert request["kind"] == "SERVER" and request["parent_span_id"] == caller_span
+    to_request = [{"trace_id": request_trace, "span_id": request["span_id"]}]
+    assert publish["links"] == to_request
+    assert journey["links"] == to_request
+
+
+def test_drop_folder_articles_are_traces_of_their_own_linked_to_the_file_read(
     stack: LocalStack, api: httpx.Client
 ) -> None:
     marker = uuid.uuid4().hex[:12]
-    url = f"https://example.com/news/tracing-{marker}"
-    line = {
-        "title": f"भारत और नेपाल के बीच नई रेल सेवा {marker}",
-        "body": f"काठमांडू, 9 अप्रैल 2025: भारत और नेपाल के बीच नई रेल सेवा शुरू हुई {marker}।",
-        "url": url,
-    }
+    lines = [
+        {
+            "title": f"भारत और नेपाल के बीच नई रेल सेवा {n} {marker}",
+            "body": f"काठमांडू, 9 अप्रैल 2025: भारत और नेपाल के बीच नई रेल सेवा {n} शुरू हुई {marker}।",
+            "url": f"https://example.com/news/tracing-{marker}-{n}",
+        }
+        for n in range(2)
+    ]
     (stack.directory / "inbox" / f"trace-{marker}.jsonl").write_text(
-        json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8"
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
     )
-    expected = article_id(url=url, title=line["title"], body=line["body"])
+    expected = [article_id(url=x["url"], title=x["title"], body=x["body"]) for x in lines]
 
     journey = wait_for(
-        lambda: _journey_complete(api, f"/articles/{expected}/trace", "khabar-ingest"),
+        lambda: _journey_complete(api, f"/articles/{expected[0]}/trace", "khabar-ingest"),
         timeout=SPAN_WAIT_SECONDS,
     )
     spans = journey["spans"]
     publish = _assert_chain_from_publish(spans, "khabar-ingest", journey["trace_id"])
     assert publish["parent_span_id"] is None, "a file's article starts its own trace"
     assert {"khabar-ingest", "khabar-enrich", "khabar-index"} <= set(journey["services"])
+    assert _named_articles(spans) == {expected[0]}
+
+    (link,) = journey["links"]
+    assert publish["links"] == [link]
+    read = _stored_span(api, link["trace_id"], "ingest file")
+    assert read["span_id"] == link["span_id"] and read["attributes"]["khabar.batch_size"] == 2
+
+    def carried() -> dict[str, str] | None:
+        """Article id → trace of each publish the file's trace answer shows (all exported)."""
+        stored = api.get(f"/traces/{link['trace_id']}").json()["spans"]
+        found = {
+            span["attributes"]["khabar.article_id"]: span["trace_id"]
+            for span in stored
+            if span["name"] == "ingest article"
+        }
+        return found if found.keys() >= set(expected) else None
+
+    publishes = wait_for(carried, timeout=SPAN_WAIT_SECONDS)
+    assert publishes.keys() == set(expected), "the file's trace names its two articles"
+    assert len(set(publishes.values()) | {link["trace_id"]}) == 3, "three traces"
 
 
 def test_api_read_is_traced_with_the_search_call_as_a_child(api: httpx.Client) -> None:
