@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/datasets/il-ner
-CHAOS_N ?= 1000
+CHAOS_N ?= 500
 
 .PHONY: install java browser run test unit integration lint typecheck check train-ner name-lexicon eval bench chaos kb clean \
 	bench-tracing dashboards bench-api
