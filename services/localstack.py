@@ -179,7 +179,7 @@ def kafka_ready(bootstrap: str, brokers: int) -> Callable[[], bool]:
             await admin.close()
 
     def probe() -> bool:
-        if not all(port_open(int(a.rsplit(":", 1)[1])) for a in bootstrap.split(",")[:1]):
+        if not port_open(int(bootstrap.split(",")[0].rsplit(":", 1)[1])):  # cheap first look
             return False
         # A thread of its own: the caller may already run an event loop (pytest-asyncio).
         with ThreadPoolExecutor(1) as pool:
