@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.ids import article_id
+
 SCHEMA_VERSION = 1  # the Literal[1] annotations below must change with it
 
 EntityType = Literal["PER", "ORG", "LOC", "MISC"]
@@ -176,6 +178,19 @@ class ArticleSubmission(StrictInput):
     source: str | None = Field(default=None, max_length=200)
     published_at: AwareDatetime | None = None
     language: LanguageCode | None = Field(default=None, description="Optional language hint.")
+
+    def to_raw(self, *, source: str | None = None) -> RawArticle:
+        """The raw article this submission becomes, with its stable id (``source`` when it names
+        none of its own: a JSON Lines file's, a feed's)."""
+        return RawArticle(
+            id=article_id(url=self.url, title=self.title, body=self.body),
+            url=self.url,
+            source=self.source or source,
+            title=self.title,
+            body=self.body,
+            published_at=self.published_at,
+            language_hint=self.language,
+        )
 
 
 class Accepted(KhabarModel):

@@ -466,7 +466,7 @@ def gateway_requests(queries: list[dict[str, str]]) -> list[dict[str, Any]]:
     """The search requests the gateway sends for these queries, built by its own code."""
     from services.api.resolve import resolve_query
     from services.api.search import SearchParams, build_search
-    from services.enrich.kb import KnowledgeBase
+    from shared.kb import KnowledgeBase
 
     kb = KnowledgeBase.load()
     return [

@@ -66,11 +66,11 @@ from process_cpu import cpu_seconds
 
 from services.api.resolve import resolve_query
 from services.api.search import SearchParams, build_search
-from services.enrich.kb import KnowledgeBase
 from services.enrich.pipeline import Enricher
 from services.localstack import Child, LocalStack, StackPorts, free_port, http_ready
 from shared.elastic import article_document, ensure_index, make_client
 from shared.ids import article_id
+from shared.kb import KnowledgeBase
 from shared.models import RawArticle
 from shared.settings import ApiSettings
 

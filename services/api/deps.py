@@ -26,10 +26,10 @@ from services.api.search import (
     interpretation,
 )
 from services.api.security import KeyChecker, RateLimiter
-from services.enrich.kb import KnowledgeBase
-from services.ingest.publisher import Publisher
 from shared.elastic import make_client
+from shared.kb import KnowledgeBase
 from shared.models import SearchResponse
+from shared.publisher import Publisher
 from shared.settings import ApiSettings
 
 

@@ -46,7 +46,7 @@ from services.api.search import (
     entity_id_aggregation,
     facet_buckets,
 )
-from services.enrich.kb import KbEntry
+from shared.kb import KbEntry
 from shared.models import (
     EntityDetail,
     EntitySuggestion,

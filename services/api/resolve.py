@@ -25,9 +25,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from services.enrich import names
-from services.enrich.kb import GazetteerHit, KbEntry, KnowledgeBase, tokenize
+from shared import names
 from shared.errors import KhabarError
+from shared.kb import GazetteerHit, KbEntry, KnowledgeBase, tokenize
 from shared.text import normalize_text
 
 Via = Literal["kb", "name_key", "text"]

@@ -24,12 +24,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from services.enrich import dates, language, names
+from services.enrich import dates, language
 from services.enrich.cleaning import clean_page
 from services.enrich.dates import extract_published_at
-from services.enrich.kb import KbEntry, KnowledgeBase
 from services.enrich.language import detect_language
 from services.enrich.ner import NerTagger
+from shared import names
+from shared.kb import KbEntry, KnowledgeBase
 from shared.models import (
     EnrichedArticle,
     Entity,

@@ -22,12 +22,12 @@ from fastapi import FastAPI
 from opentelemetry import trace
 from prometheus_client import Counter
 
-from services.ingest.publisher import Publisher
 from services.ingest.sources import SourceItem, read_path, read_url
 from shared.errors import BrokerError
 from shared.http import operational_router
 from shared.kafka import ensure_topics
 from shared.models import RawArticle
+from shared.publisher import Publisher
 from shared.settings import IngestSettings
 from shared.telemetry import configure_telemetry, shutdown_tracing
 

@@ -24,7 +24,6 @@ import feedparser
 from pydantic import ValidationError
 
 from shared.errors import InvalidArticleError, SourceError
-from shared.ids import article_id
 from shared.models import ArticleSubmission, ErrorRecord, RawArticle
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
@@ -52,19 +51,6 @@ def _error(origin: str, exc: BaseException) -> SourceItem:
     )
 
 
-def raw_from_submission(submission: ArticleSubmission, *, source: str | None = None) -> RawArticle:
-    """A raw article from a validated submission (API payload or JSON Lines record)."""
-    return RawArticle(
-        id=article_id(url=submission.url, title=submission.title, body=submission.body),
-        url=submission.url,
-        source=submission.source or source,
-        title=submission.title,
-        body=submission.body,
-        published_at=submission.published_at,
-        language_hint=submission.language,
-    )
-
-
 def decode_text(data: bytes, origin: str) -> str:
     """Bytes of a text page as str; binary or undecodable input is an error, not mojibake."""
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -85,7 +71,7 @@ def parse_text_page(data: bytes, origin: str, source: str | None = None) -> RawA
     text = decode_text(data, origin)
     if not text.strip():
         raise InvalidArticleError(f"{origin}: empty page")
-    return raw_from_submission(ArticleSubmission(body=text, source=source), source=source)
+    return ArticleSubmission(body=text, source=source).to_raw(source=source)
 
 
 def parse_json_lines(
@@ -104,7 +90,7 @@ def parse_json_lines(
             continue
         try:
             submission = ArticleSubmission.model_validate_json(line)
-            yield SourceItem(origin=where, article=raw_from_submission(submission, source=source))
+            yield SourceItem(origin=where, article=submission.to_raw(source=source))
         except ValidationError as exc:
             yield _error(where, InvalidArticleError(_validation_message(exc)))
 
@@ -187,7 +173,7 @@ def parse_feed(data: bytes, origin: str) -> Iterator[SourceItem]:
                 published_at=_entry_time(entry),
                 language=language if language and language.isalpha() else None,
             )
-            yield SourceItem(origin=where, article=raw_from_submission(submission))
+            yield SourceItem(origin=where, article=submission.to_raw())
         except ValidationError as exc:
             yield _error(where, InvalidArticleError(_validation_message(exc)))
 

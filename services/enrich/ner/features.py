@@ -19,7 +19,7 @@ labelled ones), knowledge-base gazetteer matches (countries, cities, parties, ag
 and cue-word lists harvested from the training labels.  A model trained without a table simply
 finds no file for it and gets exactly the features it was trained with.  Cross-script features
 (a switch recorded in the model's ``{lang}.training.json``) add each word's consonant skeleton
-from :func:`services.enrich.names.name_key`, shared by its Hindi, Urdu and Latin spellings: the
+from :func:`shared.names.name_key`, shared by its Hindi, Urdu and Latin spellings: the
 Urdu model learns half its names from Hindi transliterated by machine, spelt unlike native Urdu
 (نریندر / نریندرا) but with the same skeleton.
 """
@@ -31,7 +31,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from ..names import name_key
+from shared.names import name_key
 
 __all__ = ["FeatureExtractor", "frequency_buckets", "gazetteer_tags", "normalize_word"]
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from services.api.resolve import QueryTooLongError, name_key_ids, resolve_query
-from services.enrich.kb import KnowledgeBase
-from services.enrich.names import entity_id, name_key
+from shared.kb import KnowledgeBase
+from shared.names import entity_id, name_key
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,7 @@ def _keys(node: object) -> set[str]:
 
 def test_resolved_names_match_as_text_or_entity_ids() -> None:
     from services.api.resolve import resolve_query
-    from services.enrich.kb import KnowledgeBase
+    from shared.kb import KnowledgeBase
 
     resolved = resolve_query("پاکستان talks", KnowledgeBase.load())
     request = build_search(SearchParams(q="پاکستان talks", resolved=resolved, facets=True))

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.enrich import names
-from services.enrich.kb import KbEntry
 from services.enrich.ner import NerSpan
 from services.enrich.pipeline import Candidate, Enricher, ModelExtractor, build_entities, lead_cut
+from shared import names
 from shared.ids import article_id
+from shared.kb import KbEntry
 from shared.models import RawArticle
 
 ENRICHER = Enricher()

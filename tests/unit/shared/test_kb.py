@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.enrich.kb import DEFAULT_KB_PATH, KnowledgeBase, tokenize
+from shared.kb import DEFAULT_KB_PATH, KnowledgeBase, tokenize
 from tests.unit.enrich.strategies import mixed_script_text
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.enrich.names import (
+from shared.names import (
     devanagari_pattern,
     ends_with_title,
     entity_id,

@@ -14,12 +14,11 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from services.ingest import publisher as publisher_module
 from services.ingest import service as service_module
-from services.ingest.publisher import Publisher
 from services.ingest.service import IngestService
-from services.ingest.sources import raw_from_submission
+from shared import publisher as publisher_module
 from shared.models import ArticleSubmission, RawArticle
+from shared.publisher import Publisher
 from shared.settings import IngestSettings
 
 
@@ -63,7 +62,7 @@ def producer(monkeypatch: pytest.MonkeyPatch) -> _FakeProducer:
 
 def _articles(count: int) -> list[RawArticle]:
     return [
-        raw_from_submission(ArticleSubmission(title=f"Article {n}", body=f"Body of article {n}."))
+        ArticleSubmission(title=f"Article {n}", body=f"Body of article {n}.").to_raw()
         for n in range(count)
     ]
 
