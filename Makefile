@@ -44,6 +44,7 @@ run: install java
 
 test: install java browser
 	$(BIN)/ruff check shared services tests tools
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q -ra
 
@@ -55,6 +56,7 @@ integration: install java browser
 
 lint: install
 	$(BIN)/ruff check shared services tests tools
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check shared services tests tools
 
 typecheck: install
