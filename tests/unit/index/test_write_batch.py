@@ -1,0 +1,148 @@
+"""The index agent's dead-letter paths, with a fake broker and a fake Elasticsearch.
+
+``write_batch`` is what the agent runs per batch: when it returns, faust acks the batch's events
+(their offsets advance). A message that is not an enriched article, and an item the search server
+rejects for good in a bulk response, each become a dead letter with the original bytes, the error
+and where the message came from; the rest of the batch is still indexed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pytest
+from faust.types.tuples import ConsumerMessage
+
+from shared import streaming
+from shared.kafka import encode_event
+from shared.models import DeadLetter, EnrichedArticle
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """``services.index.app`` imported with scratch space and no span export."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KHABAR_DATA_DIR", str(tmp_path_factory.mktemp("index-data")))
+        env.setenv("KHABAR_TRACE_STORE", "none")
+        yield importlib.import_module("services.index.app")
+
+
+@dataclass
+class FakeSearch:
+    """Answers bulk requests; items whose ``_id`` is in ``reject`` get that status and error."""
+
+    reject: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
+    indexed: list[str] = field(default_factory=list)
+
+    async def bulk(self, *, operations: list[dict[str, Any]], refresh: bool) -> dict[str, Any]:
+        items = []
+        for action in operations[::2]:
+            doc_id = action["index"]["_id"]
+            if doc_id in self.reject:
+                status, error = self.reject[doc_id]
+                items.append({"index": {"_id": doc_id, "status": status, "error": error}})
+            else:
+                self.indexed.append(doc_id)
+                items.append({"index": {"_id": doc_id, "status": 201}})
+        return {"errors": bool(self.reject), "items": items}
+
+
+@dataclass
+class FakeBroker:
+    sent: list[tuple[str, bytes]] = field(default_factory=list)
+
+    async def deliver(
+        self, topic: Any, *, key: bytes | None, value: bytes, headers: dict[str, bytes]
+    ) -> None:
+        self.sent.append((topic.get_topic_name(), value))
+
+    def letters(self) -> list[DeadLetter]:
+        return [DeadLetter.model_validate_json(value) for _, value in self.sent]
+
+
+@dataclass
+class FakeEvent:
+    message: ConsumerMessage
+
+
+def _event(value: bytes, offset: int) -> FakeEvent:
+    message = ConsumerMessage("articles.enriched", 1, offset, 0.0, 0, [], b"k", value, None)
+    return FakeEvent(message)
+
+
+def _article(n: int) -> EnrichedArticle:
+    return EnrichedArticle(id=f"{n:032x}", body=f"article {n}", language="en")
+
+
+@pytest.fixture
+def search(agent: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeSearch:
+    fake = FakeSearch()
+    monkeypatch.setattr(agent, "es", lambda: fake)
+    return fake
+
+
+@pytest.fixture
+def broker(monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
+    fake = FakeBroker()
+    monkeypatch.setattr(streaming, "deliver", fake.deliver)
+    return fake
+
+
+async def test_an_item_the_search_server_rejects_is_dead_lettered_alone(
+    agent: ModuleType, search: FakeSearch, broker: FakeBroker
+) -> None:
+    articles = [_article(n) for n in range(3)]
+    values = [encode_event(article) for article in articles]
+    error = {"type": "mapper_parsing_exception", "reason": "failed to parse field [published_at]"}
+    search.reject[articles[1].id] = (400, error)
+
+    await agent.write_batch([_event(value, offset=10 + n) for n, value in enumerate(values)])
+
+    assert search.indexed == [articles[0].id, articles[2].id]
+    [letter] = broker.letters()
+    assert [topic for topic, _ in broker.sent] == [agent.settings.topics.dlq]
+    assert letter.original() == values[1]
+    assert (letter.stage, letter.topic, letter.partition, letter.offset) == (
+        "index",
+        "articles.enriched",
+        1,
+        11,
+    )
+    assert letter.error_type == error["type"]
+    assert letter.error == error["reason"]
+    assert letter.article_id == articles[1].id
+
+
+async def test_an_item_rejected_without_an_error_body_still_names_a_type(
+    agent: ModuleType, search: FakeSearch, broker: FakeBroker
+) -> None:
+    article = _article(5)
+    search.reject[article.id] = (409, {})
+    await agent.write_batch([_event(encode_event(article), offset=3)])
+    [letter] = broker.letters()
+    assert letter.error_type == "bulk_item_error"
+    assert letter.error and letter.offset == 3
+
+
+@pytest.mark.parametrize(
+    "junk", [b"", b"\xff\xfe not utf-8", b"{}", b'{"id": 3}', b"[1, 2]"], ids=repr
+)
+async def test_a_message_that_is_not_an_enriched_article_is_dead_lettered(
+    agent: ModuleType, search: FakeSearch, broker: FakeBroker, junk: bytes
+) -> None:
+    good = _article(7)
+    await agent.write_batch([_event(junk, offset=20), _event(encode_event(good), offset=21)])
+    [letter] = broker.letters()
+    assert letter.original() == junk
+    assert (letter.stage, letter.topic, letter.partition, letter.offset) == (
+        "index",
+        "articles.enriched",
+        1,
+        20,
+    )
+    assert letter.error and letter.error_type in {"ValidationError", "ValueError"}
+    assert search.indexed == [good.id]  # the rest of the batch is written
