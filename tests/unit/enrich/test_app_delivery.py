@@ -141,6 +141,30 @@ async def test_output_the_broker_refuses_is_dead_lettered(
     assert letter.original() == raw and letter.error_type == "ProducerSendError"
 
 
+class BrokenEnricher:
+    def enrich(self, raw: RawArticle) -> EnrichedArticle:
+        raise RuntimeError(f"enricher broke on {raw.id}")
+
+
+async def test_an_article_the_enricher_fails_on_is_dead_lettered_and_the_batch_goes_on(
+    agent: ModuleType, broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = _raw()
+    monkeypatch.setattr(agent, "enricher", BrokenEnricher)
+    await agent.process_batch([_event(raw, offset=5), _event(b"junk", offset=6)])
+    letters = [DeadLetter.model_validate_json(value) for _, value in broker.sent]
+    assert [(x.offset, x.error_type) for x in letters] == [
+        (5, "RuntimeError"),
+        (6, "ValidationError"),
+    ]
+    assert letters[0].original() == raw and "enricher broke on" in letters[0].error
+    assert (letters[0].stage, letters[0].topic, letters[0].partition) == (
+        "enrich",
+        "articles.raw",
+        2,
+    )
+
+
 async def test_a_batch_is_sent_before_its_acks_are_awaited_and_all_are_awaited(
     agent: ModuleType, broker: FakeBroker
 ) -> None:
