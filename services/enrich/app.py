@@ -27,7 +27,7 @@ from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from services.enrich.pipeline import Enricher
-from shared.models import RawArticle
+from shared.models import EnrichedArticle, RawArticle
 from shared.process import settle_heap
 from shared.settings import EnrichSettings
 from shared.streaming import dead_letter, hand_back, make_app, run_worker, send, working_on
@@ -56,129 +56,135 @@ LAG_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
 
-settings = EnrichSettings()
-app, state = make_app("enrich", settings, settings.enrich_port)
-raw_topic = app.topic(settings.topics.raw, value_serializer="raw", key_serializer="raw")
-enriched_topic = app.topic(settings.topics.enriched, value_serializer="raw", key_serializer="raw")
-dlq_topic = app.topic(settings.topics.dlq, value_serializer="raw", key_serializer="raw")
-_enricher: Enricher | None = None
-
-
-def enricher() -> Enricher:
-    """The process's enricher, loaded once (models and knowledge base)."""
-    global _enricher
-    if _enricher is None:
-        _enricher = Enricher(
-            max_chars=settings.enrich_max_chars, ner_max_chars=settings.enrich_ner_max_chars
-        )
-    return _enricher
-
-
-async def _load_models() -> None:
-    enricher()
-    settle_heap()  # the models and the knowledge base live as long as the process
-
-
-state.on_started.append(_load_models)
-
-
-async def _dead_letter(event: Any, exc: BaseException) -> None:
-    FAILURES.labels(type(exc).__name__).inc()
-    await dead_letter(
-        dlq_topic,
-        event.message,
-        stage="enrich",
-        error_type=type(exc).__name__,
-        error=str(exc) or type(exc).__name__,
-    )
-
-
-@app.agent(raw_topic)
-async def enrich_articles(stream: Any) -> None:
-    """Enrich raw articles a batch at a time; dead-letter what cannot be processed."""
-    async for events in stream.take_events(
-        settings.enrich_batch_size, within=settings.enrich_batch_seconds
-    ):
-        try:
-            await process_batch(events, lambda event: working_on(stream, event))
-        except BaseException:
-            # Cancelled (shutdown, rebalance) or the broker refused even a dead letter: none of
-            # the batch may be committed; whoever owns the partition next redelivers it.
-            hand_back(events)
-            raise
-
 
 def _no_context(event: Any) -> AbstractContextManager[None]:
     return nullcontext()
 
 
-async def process_batch(
-    events: Sequence[Any],
-    context: Callable[[Any], AbstractContextManager[None]] = _no_context,
-) -> None:
-    """Enrich every event and hand its output to the producer, then wait for all the acks.
+class EnrichWorker:
+    """One enrich process, built from its settings: the faust app, its topics and its agent.
 
-    The broker's round trip is paid once a batch instead of once an article; every output is
-    still acknowledged (or its input dead-lettered) before the batch's offsets are committed.
-    ``context(event)`` is entered while working on one event (its trace span and log fields).
+    Nothing happens at import: :func:`main` builds a worker from the environment, tests build
+    one from explicit settings (and may hand it an enricher). The models load when the worker
+    has started, before the first batch.
     """
-    in_flight: list[tuple[Any, Awaitable[Any]]] = []
-    for event in events:
-        with context(event):
-            output = await _enrich(event)
-            if output is not None:
-                key, value = output
-                delivery = await send(
-                    enriched_topic,
-                    key=key,
-                    value=value,
-                    headers={"content-type": b"application/json"},
-                )
-                in_flight.append((event, delivery))
-        await asyncio.sleep(0)  # let the producer and the fetcher run between articles
-    for event, delivery in in_flight:
-        try:
-            await delivery
-        except (ProducerSendError, KafkaError) as exc:
-            # Refused for good (e.g. larger than the broker accepts) or still undeliverable
-            # after the producer's own retries: the input goes to the DLQ, to be replayed.
+
+    def __init__(self, settings: EnrichSettings, enricher: Enricher | None = None) -> None:
+        self.settings = settings
+        self.app, self.state = make_app("enrich", settings, settings.enrich_port)
+        self.raw_topic = self._topic(settings.topics.raw)
+        self.enriched_topic = self._topic(settings.topics.enriched)
+        self.dlq_topic = self._topic(settings.topics.dlq)
+        self._enricher = enricher
+        self.state.on_started.append(self._load_models)
+        self.app.agent(self.raw_topic, name=f"{__name__}.enrich_articles")(self._agent)
+
+    def _topic(self, name: str) -> Any:
+        return self.app.topic(name, value_serializer="raw", key_serializer="raw")
+
+    def enricher(self) -> Enricher:
+        """The process's enricher, loaded once (models and knowledge base)."""
+        if self._enricher is None:
+            self._enricher = Enricher(
+                max_chars=self.settings.enrich_max_chars,
+                ner_max_chars=self.settings.enrich_ner_max_chars,
+            )
+        return self._enricher
+
+    async def _load_models(self) -> None:
+        self.enricher()
+        settle_heap()  # the models and the knowledge base live as long as the process
+
+    async def _agent(self, stream: Any) -> None:
+        """Enrich raw articles a batch at a time; dead-letter what cannot be processed."""
+        async for events in stream.take_events(
+            self.settings.enrich_batch_size, within=self.settings.enrich_batch_seconds
+        ):
+            try:
+                await self.process_batch(events, lambda event: working_on(stream, event))
+            except BaseException:
+                # Cancelled (shutdown, rebalance) or the broker refused even a dead letter:
+                # none of the batch may be committed; the partition's next owner redelivers it.
+                hand_back(events)
+                raise
+
+    async def process_batch(
+        self,
+        events: Sequence[Any],
+        context: Callable[[Any], AbstractContextManager[None]] = _no_context,
+    ) -> None:
+        """Enrich every event and hand its output to the producer, then wait for all the acks.
+
+        The broker's round trip is paid once a batch instead of once an article; every output
+        is still acknowledged (or its input dead-lettered) before the batch's offsets are
+        committed. ``context(event)`` is entered while working on one event (its trace span and
+        log fields).
+        """
+        in_flight: list[tuple[Any, Awaitable[Any]]] = []
+        for event in events:
             with context(event):
-                await _dead_letter(event, exc)
+                output = await self._enrich(event)
+                if output is not None:
+                    key, value = output
+                    delivery = await send(
+                        self.enriched_topic,
+                        key=key,
+                        value=value,
+                        headers={"content-type": b"application/json"},
+                    )
+                    in_flight.append((event, delivery))
+            await asyncio.sleep(0)  # let the producer and the fetcher run between articles
+        for event, delivery in in_flight:
+            try:
+                await delivery
+            except (ProducerSendError, KafkaError) as exc:
+                # Refused for good (e.g. larger than the broker accepts) or still undeliverable
+                # after the producer's own retries: the input goes to the DLQ, to be replayed.
+                with context(event):
+                    await self._dead_letter(event, exc)
+
+    async def _enrich(self, event: Any) -> tuple[bytes, bytes] | None:
+        """The enriched article's key and JSON, or None when the input was dead-lettered."""
+        message = event.message
+        started = time.perf_counter()
+        try:
+            raw = RawArticle.model_validate_json(message.value)
+            enriched = self.enricher().enrich(raw)
+        except (ValidationError, ValueError, UnicodeError) as exc:
+            await self._dead_letter(event, exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 - poison message policy: dead-letter and go on
+            log.exception("enrichment failed", extra={"offset": message.offset})
+            await self._dead_letter(event, exc)
+            return None
+        _observe(raw, enriched, time.perf_counter() - started)
+        log.debug(
+            "enriched",
+            extra={"article_id": raw.id, "partition": message.partition, "offset": message.offset},
+        )
+        return raw.id.encode(), enriched.model_dump_json().encode()
+
+    async def _dead_letter(self, event: Any, exc: BaseException) -> None:
+        FAILURES.labels(type(exc).__name__).inc()
+        await dead_letter(
+            self.dlq_topic,
+            event.message,
+            stage="enrich",
+            error_type=type(exc).__name__,
+            error=str(exc) or type(exc).__name__,
+        )
 
 
-async def _process(event: Any) -> None:
-    """Enrich one event and publish the result, or dead-letter the input."""
-    await process_batch([event])
-
-
-async def _enrich(event: Any) -> tuple[bytes, bytes] | None:
-    """The enriched article's key and JSON, or None when the input was dead-lettered."""
-    message = event.message
-    started = time.perf_counter()
-    try:
-        raw = RawArticle.model_validate_json(message.value)
-        enriched = enricher().enrich(raw)
-    except (ValidationError, ValueError, UnicodeError) as exc:
-        await _dead_letter(event, exc)
-        return None
-    except Exception as exc:  # noqa: BLE001 - poison message policy: dead-letter and go on
-        log.exception("enrichment failed", extra={"offset": message.offset})
-        await _dead_letter(event, exc)
-        return None
-    elapsed = time.perf_counter() - started
-    SECONDS.observe(elapsed)
+def _observe(raw: RawArticle, enriched: EnrichedArticle, seconds: float) -> None:
+    SECONDS.observe(seconds)
     ARTICLES.labels(enriched.language).inc()
     CONFIDENCE.labels(enriched.language).observe(enriched.language_confidence)
     for entity in enriched.entities:
         ENTITIES.labels(str(entity.linked).lower()).inc()
     LAG_SECONDS.observe(max(0.0, time.time() - raw.ingested_at.timestamp()))
-    log.debug(
-        "enriched",
-        extra={"article_id": raw.id, "partition": message.partition, "offset": message.offset},
-    )
-    return raw.id.encode(), enriched.model_dump_json().encode()
 
 
 def main() -> None:
     """Run the enrich worker until SIGTERM."""
-    run_worker(app, state, "enrich", settings)
+    worker = EnrichWorker(EnrichSettings())
+    run_worker(worker.app, worker.state, "enrich", worker.settings)

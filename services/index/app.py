@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from elasticsearch import ApiError, AsyncElasticsearch, ConnectionTimeout
 from elasticsearch import ConnectionError as EsConnectionError
@@ -56,35 +56,6 @@ END_TO_END = Histogram(
 )
 BACKEND_UP = Gauge("index_search_backend_up", "1 while the last bulk request succeeded")
 
-settings = IndexSettings()
-app, state = make_app("index", settings, settings.index_port)
-enriched_topic = app.topic(settings.topics.enriched, value_serializer="raw", key_serializer="raw")
-dlq_topic = app.topic(settings.topics.dlq, value_serializer="raw", key_serializer="raw")
-_es: AsyncElasticsearch | None = None
-
-
-def es() -> AsyncElasticsearch:
-    """The process's Elasticsearch client (one pooled client)."""
-    global _es
-    if _es is None:
-        _es = make_client(settings)
-    return _es
-
-
-async def _search_ready() -> dict[str, bool]:
-    return {"elasticsearch": await ping(es())}
-
-
-state.checks.append(_search_ready)
-
-
-async def _prepare_index() -> None:
-    async for attempt in AsyncRetrying(
-        wait=wait_exponential_jitter(initial=0.5, max=10), reraise=True
-    ):
-        with attempt:
-            await ensure_index(es(), settings.index_alias)
-
 
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, (EsConnectionError, ConnectionTimeout, OSError)):
@@ -104,43 +75,105 @@ def _before_retry(retry_state: Any) -> None:
     )
 
 
-async def _dead_letter(
-    message: Any, exc_type: str, error: str, article_id: str | None = None
-) -> None:
-    DEAD_LETTERS.labels(exc_type).inc()
-    await dead_letter(
-        dlq_topic, message, stage="index", error_type=exc_type, error=error, article_id=article_id
-    )
+class _Pending(NamedTuple):
+    message: Any
+    article: EnrichedArticle
 
 
-async def write_batch(events: list[Any]) -> None:
-    """Bulk-index one batch; retry transient failures until they pass; dead-letter rejects."""
-    operations: list[dict[str, Any]] = []
-    pending: list[tuple[Any, EnrichedArticle]] = []
-    links = []
-    for event in events:
-        message = event.message
-        try:
-            article = EnrichedArticle.model_validate_json(message.value)
-        except (ValidationError, ValueError) as exc:
-            await _dead_letter(message, type(exc).__name__, str(exc))
-            continue
-        carrier = decode_headers(message.headers)
-        span_context = trace.get_current_span(extract(carrier)).get_span_context()
-        if span_context.is_valid:
-            links.append(trace.Link(span_context))
-        operations.append({"index": {"_index": settings.index_alias, "_id": article.id}})
-        operations.append(article_document(article))
-        pending.append((message, article))
-    if not pending:
-        return
-    BATCH_SIZE.observe(len(pending))
-    with tracer.start_as_current_span(
-        "elasticsearch bulk",
-        kind=trace.SpanKind.CLIENT,
-        links=links,
-        attributes={"db.system": "elasticsearch", "khabar.batch_size": len(pending)},
-    ):
+class IndexWorker:
+    """One index process, built from its settings: the faust app, its topics, its agent and
+    its Elasticsearch client (created on first use; tests may hand one in).
+
+    Nothing happens at import: :func:`main` builds a worker from the environment.
+    """
+
+    def __init__(self, settings: IndexSettings, search: AsyncElasticsearch | None = None) -> None:
+        self.settings = settings
+        self.app, self.state = make_app("index", settings, settings.index_port)
+        self.enriched_topic = self._topic(settings.topics.enriched)
+        self.dlq_topic = self._topic(settings.topics.dlq)
+        self._es = search
+        self.state.checks.append(self._search_ready)
+        self.state.on_started.append(self._prepare_index)
+        self.state.on_stopping.append(self._close_client)
+        self.app.agent(self.enriched_topic, name=f"{__name__}.index_articles")(self._agent)
+
+    def _topic(self, name: str) -> Any:
+        return self.app.topic(name, value_serializer="raw", key_serializer="raw")
+
+    def es(self) -> AsyncElasticsearch:
+        """The process's Elasticsearch client (one pooled client)."""
+        if self._es is None:
+            self._es = make_client(self.settings)
+        return self._es
+
+    async def _search_ready(self) -> dict[str, bool]:
+        return {"elasticsearch": await ping(self.es())}
+
+    async def _prepare_index(self) -> None:
+        async for attempt in AsyncRetrying(
+            wait=wait_exponential_jitter(initial=0.5, max=10), reraise=True
+        ):
+            with attempt:
+                await ensure_index(self.es(), self.settings.index_alias)
+
+    async def _close_client(self) -> None:
+        if self._es is not None:
+            await self._es.close()
+
+    async def _agent(self, stream: Any) -> None:
+        """Bulk-write enriched articles in batches."""
+        async for events in stream.take_events(
+            self.settings.index_batch_size, within=self.settings.index_batch_seconds
+        ):
+            try:
+                await self.write_batch(events)
+            except BaseException:
+                # Cancelled mid-retry (SIGTERM while Elasticsearch is down) or a non-transient
+                # failure: none of this batch may be committed; the next owner gets it again.
+                hand_back(events)
+                raise
+
+    async def write_batch(self, events: list[Any]) -> None:
+        """Bulk-index one batch, retrying transient failures; dead-letter what is rejected."""
+        pending, links = await self._decode(events)
+        if not pending:
+            return
+        BATCH_SIZE.observe(len(pending))
+        alias = self.settings.index_alias
+        operations: list[dict[str, Any]] = []
+        for _, article in pending:
+            operations.append({"index": {"_index": alias, "_id": article.id}})
+            operations.append(article_document(article))
+        with tracer.start_as_current_span(
+            "elasticsearch bulk",
+            kind=trace.SpanKind.CLIENT,
+            links=links,
+            attributes={"db.system": "elasticsearch", "khabar.batch_size": len(pending)},
+        ):
+            response = await self._bulk(operations)
+        await self._settle(pending, response["items"])
+
+    async def _decode(self, events: list[Any]) -> tuple[list[_Pending], list[trace.Link]]:
+        """The batch's enriched articles and their trace links; others are dead-lettered."""
+        pending: list[_Pending] = []
+        links: list[trace.Link] = []
+        for event in events:
+            message = event.message
+            try:
+                article = EnrichedArticle.model_validate_json(message.value)
+            except (ValidationError, ValueError) as exc:
+                await self._dead_letter(message, type(exc).__name__, str(exc))
+                continue
+            carrier = decode_headers(message.headers)
+            span_context = trace.get_current_span(extract(carrier)).get_span_context()
+            if span_context.is_valid:
+                links.append(trace.Link(span_context))
+            pending.append(_Pending(message, article))
+        return pending, links
+
+    async def _bulk(self, operations: list[dict[str, Any]]) -> Any:
+        """One bulk request, retried on transient failures until it passes."""
         started = time.perf_counter()
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_transient),
@@ -149,51 +182,45 @@ async def write_batch(events: list[Any]) -> None:
             reraise=True,
         ):
             with attempt:
-                response = await es().bulk(operations=operations, refresh=False)
+                response = await self.es().bulk(operations=operations, refresh=False)
         BULK_SECONDS.observe(time.perf_counter() - started)
         BACKEND_UP.set(1)
-    now = time.time()
-    for (message, article), item in zip(pending, response["items"], strict=True):
-        result = item.get("index", {})
-        status = int(result.get("status", 500))
-        if status >= 300:
-            BULK_ERRORS.labels(str(status)).inc()
-            error = result.get("error", {})
-            await _dead_letter(
-                message,
-                str(error.get("type", "bulk_item_error")),
-                str(error.get("reason", error)),
-                article.id,
-            )
-            continue
-        DOCUMENTS.labels(article.language).inc()
-        END_TO_END.observe(max(0.0, now - article.ingested_at.timestamp()))
+        return response
 
+    async def _settle(self, pending: list[_Pending], items: list[dict[str, Any]]) -> None:
+        """Count what was written; dead-letter each item Elasticsearch rejected for good."""
+        now = time.time()
+        for (message, article), item in zip(pending, items, strict=True):
+            result = item.get("index", {})
+            status = int(result.get("status", 500))
+            if status >= 300:
+                BULK_ERRORS.labels(str(status)).inc()
+                error = result.get("error", {})
+                await self._dead_letter(
+                    message,
+                    str(error.get("type", "bulk_item_error")),
+                    str(error.get("reason", error)),
+                    article.id,
+                )
+                continue
+            DOCUMENTS.labels(article.language).inc()
+            END_TO_END.observe(max(0.0, now - article.ingested_at.timestamp()))
 
-@app.agent(enriched_topic)
-async def index_articles(stream: Any) -> None:
-    """Bulk-write enriched articles in batches."""
-    async for events in stream.take_events(
-        settings.index_batch_size, within=settings.index_batch_seconds
-    ):
-        try:
-            await write_batch(events)
-        except BaseException:
-            # Cancelled mid-retry (SIGTERM while Elasticsearch is down) or a non-transient
-            # failure: none of this batch may be committed; it is redelivered to the next owner.
-            hand_back(events)
-            raise
-
-
-async def _close_client() -> None:
-    if _es is not None:
-        await _es.close()
-
-
-state.on_started.append(_prepare_index)
-state.on_stopping.append(_close_client)
+    async def _dead_letter(
+        self, message: Any, exc_type: str, error: str, article_id: str | None = None
+    ) -> None:
+        DEAD_LETTERS.labels(exc_type).inc()
+        await dead_letter(
+            self.dlq_topic,
+            message,
+            stage="index",
+            error_type=exc_type,
+            error=error,
+            article_id=article_id,
+        )
 
 
 def main() -> None:
     """Run the index worker until SIGTERM."""
-    run_worker(app, state, "index", settings)
+    worker = IndexWorker(IndexSettings())
+    run_worker(worker.app, worker.state, "index", worker.settings)

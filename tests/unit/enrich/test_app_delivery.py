@@ -1,6 +1,6 @@
 """The enrich agent's delivery policy, with a fake broker: output or dead letter, never neither.
 
-``process_batch`` is what the agent runs per batch (``_process`` is a batch of one). A fake
+``EnrichWorker.process_batch`` is what the agent runs per batch. A fake
 broker stands in for the producer (``send`` returns the ack to await; ``deliver`` sends and waits,
 as dead letters do), so these tests see exactly what would be published, in which order, and can
 make the broker refuse. ``hand_back`` is checked against faust's real message class, since the guarantee
@@ -9,10 +9,8 @@ rests on how faust decides an offset is committable.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -21,20 +19,22 @@ from faust.types.tuples import ConsumerMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.enrich import app as enrich_app
+from services.enrich.app import EnrichWorker
 from shared import streaming
 from shared.ids import article_id
 from shared.kafka import encode_event
 from shared.models import DeadLetter, EnrichedArticle, RawArticle
+from shared.settings import EnrichSettings
 from shared.streaming import hand_back
 
 
 @pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    """``services.enrich.app`` imported with scratch space and no span export."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("KHABAR_DATA_DIR", str(tmp_path_factory.mktemp("enrich-data")))
-        env.setenv("KHABAR_TRACE_STORE", "none")
-        yield importlib.import_module("services.enrich.app")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> EnrichWorker:
+    """An enrich worker built with scratch space and no span export."""
+    return EnrichWorker(
+        EnrichSettings(data_dir=tmp_path_factory.mktemp("enrich-data"), trace_store="none")
+    )
 
 
 @dataclass
@@ -90,9 +90,9 @@ def _event(value: bytes, offset: int = 7) -> FakeEvent:
 
 
 @pytest.fixture
-def broker(agent: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
+def broker(monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
     fake = FakeBroker()
-    monkeypatch.setattr(agent, "send", fake.send)
+    monkeypatch.setattr(enrich_app, "send", fake.send)
     monkeypatch.setattr(streaming, "deliver", fake.deliver)  # dead letters go through it
     return fake
 
@@ -102,8 +102,10 @@ def _raw() -> bytes:
     return encode_event(RawArticle(id=article_id(url=None, title=None, body=body), body=body))
 
 
-async def test_a_good_article_is_published_enriched(agent: ModuleType, broker: FakeBroker) -> None:
-    await agent._process(_event(_raw()))
+async def test_a_good_article_is_published_enriched(
+    agent: EnrichWorker, broker: FakeBroker
+) -> None:
+    await agent.process_batch([_event(_raw())])
     [(topic, value)] = broker.sent
     assert topic == agent.settings.topics.enriched
     assert EnrichedArticle.model_validate_json(value).language == "ur"
@@ -112,10 +114,10 @@ async def test_a_good_article_is_published_enriched(agent: ModuleType, broker: F
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(junk=st.binary(max_size=300) | st.text(max_size=100).map(str.encode))
 async def test_junk_on_the_wire_becomes_a_dead_letter_with_the_original_bytes(
-    agent: ModuleType, broker: FakeBroker, junk: bytes
+    agent: EnrichWorker, broker: FakeBroker, junk: bytes
 ) -> None:
     broker.sent.clear()
-    await agent._process(_event(junk, offset=41))
+    await agent.process_batch([_event(junk, offset=41)])
     [(topic, value)] = broker.sent
     assert topic == agent.settings.topics.dlq
     letter = DeadLetter.model_validate_json(value)
@@ -130,11 +132,11 @@ async def test_junk_on_the_wire_becomes_a_dead_letter_with_the_original_bytes(
 
 
 async def test_output_the_broker_refuses_is_dead_lettered(
-    agent: ModuleType, broker: FakeBroker
+    agent: EnrichWorker, broker: FakeBroker
 ) -> None:
     broker.refuse.add(agent.settings.topics.enriched)
     raw = _raw()
-    await agent._process(_event(raw))
+    await agent.process_batch([_event(raw)])
     [(topic, value)] = broker.sent
     assert topic == agent.settings.topics.dlq
     letter = DeadLetter.model_validate_json(value)
@@ -147,10 +149,10 @@ class BrokenEnricher:
 
 
 async def test_an_article_the_enricher_fails_on_is_dead_lettered_and_the_batch_goes_on(
-    agent: ModuleType, broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
+    agent: EnrichWorker, broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     raw = _raw()
-    monkeypatch.setattr(agent, "enricher", BrokenEnricher)
+    monkeypatch.setattr(agent, "_enricher", BrokenEnricher())
     await agent.process_batch([_event(raw, offset=5), _event(b"junk", offset=6)])
     letters = [DeadLetter.model_validate_json(value) for _, value in broker.sent]
     assert [(x.offset, x.error_type) for x in letters] == [
@@ -166,7 +168,7 @@ async def test_an_article_the_enricher_fails_on_is_dead_lettered_and_the_batch_g
 
 
 async def test_a_batch_is_sent_before_its_acks_are_awaited_and_all_are_awaited(
-    agent: ModuleType, broker: FakeBroker
+    agent: EnrichWorker, broker: FakeBroker
 ) -> None:
     """The broker's round trip is paid once a batch; no output goes unacknowledged."""
     enriched = agent.settings.topics.enriched
@@ -182,7 +184,7 @@ async def test_a_batch_is_sent_before_its_acks_are_awaited_and_all_are_awaited(
 
 
 async def test_a_refused_output_in_a_batch_dead_letters_only_its_own_input(
-    agent: ModuleType, broker: FakeBroker
+    agent: EnrichWorker, broker: FakeBroker
 ) -> None:
     broker.refuse_nth[agent.settings.topics.enriched] = {1}  # the second article's output
     await agent.process_batch([_event(_raw(), offset=n) for n in range(3)])
@@ -197,11 +199,11 @@ async def test_a_refused_output_in_a_batch_dead_letters_only_its_own_input(
 
 
 async def test_when_even_the_dead_letter_is_refused_the_error_reaches_the_agent(
-    agent: ModuleType, broker: FakeBroker
+    agent: EnrichWorker, broker: FakeBroker
 ) -> None:
     broker.refuse.update({agent.settings.topics.enriched, agent.settings.topics.dlq})
     with pytest.raises(ProducerSendError):
-        await agent._process(_event(_raw()))
+        await agent.process_batch([_event(_raw())])
 
 
 class RecordingConsumer:

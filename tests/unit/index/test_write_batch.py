@@ -8,27 +8,25 @@ and where the message came from; the rest of the batch is still indexed.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import pytest
 from faust.types.tuples import ConsumerMessage
 
+from services.index.app import IndexWorker
 from shared import streaming
 from shared.kafka import encode_event
 from shared.models import DeadLetter, EnrichedArticle
+from shared.settings import IndexSettings
 
 
 @pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    """``services.index.app`` imported with scratch space and no span export."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("KHABAR_DATA_DIR", str(tmp_path_factory.mktemp("index-data")))
-        env.setenv("KHABAR_TRACE_STORE", "none")
-        yield importlib.import_module("services.index.app")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> IndexWorker:
+    """An index worker built with scratch space and no span export."""
+    return IndexWorker(
+        IndexSettings(data_dir=tmp_path_factory.mktemp("index-data"), trace_store="none")
+    )
 
 
 @dataclass
@@ -79,9 +77,9 @@ def _article(n: int) -> EnrichedArticle:
 
 
 @pytest.fixture
-def search(agent: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeSearch:
+def search(agent: IndexWorker, monkeypatch: pytest.MonkeyPatch) -> FakeSearch:
     fake = FakeSearch()
-    monkeypatch.setattr(agent, "es", lambda: fake)
+    monkeypatch.setattr(agent, "_es", fake)
     return fake
 
 
@@ -93,7 +91,7 @@ def broker(monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
 
 
 async def test_an_item_the_search_server_rejects_is_dead_lettered_alone(
-    agent: ModuleType, search: FakeSearch, broker: FakeBroker
+    agent: IndexWorker, search: FakeSearch, broker: FakeBroker
 ) -> None:
     articles = [_article(n) for n in range(3)]
     values = [encode_event(article) for article in articles]
@@ -118,7 +116,7 @@ async def test_an_item_the_search_server_rejects_is_dead_lettered_alone(
 
 
 async def test_an_item_rejected_without_an_error_body_still_names_a_type(
-    agent: ModuleType, search: FakeSearch, broker: FakeBroker
+    agent: IndexWorker, search: FakeSearch, broker: FakeBroker
 ) -> None:
     article = _article(5)
     search.reject[article.id] = (409, {})
@@ -132,7 +130,7 @@ async def test_an_item_rejected_without_an_error_body_still_names_a_type(
     "junk", [b"", b"\xff\xfe not utf-8", b"{}", b'{"id": 3}', b"[1, 2]"], ids=repr
 )
 async def test_a_message_that_is_not_an_enriched_article_is_dead_lettered(
-    agent: ModuleType, search: FakeSearch, broker: FakeBroker, junk: bytes
+    agent: IndexWorker, search: FakeSearch, broker: FakeBroker, junk: bytes
 ) -> None:
     good = _article(7)
     await agent.write_batch([_event(junk, offset=20), _event(encode_event(good), offset=21)])
