@@ -161,7 +161,9 @@ class ApiSettings(KhabarSettings):
         description="Comma-separated keys for write endpoints; empty = writes open (development).",
     )
     api_max_body_bytes: int = Field(default=2_000_000, ge=1_000)
-    api_max_page_size: int = Field(default=100, ge=1, le=1_000)
+    api_max_page_size: int = Field(
+        default=100, ge=1, le=100, description="Hits per page at most (the API allows 100)."
+    )
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     api_keys_for_reads: bool = Field(
         default=False, description="Require a valid X-API-Key on reads too (needs api_keys)."

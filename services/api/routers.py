@@ -1,19 +1,27 @@
-"""Routers that modules other than ``services.api.app`` contribute to the gateway.
+"""Every router of the gateway, one module per resource, in the order routes are matched.
 
-Each feature area keeps its routes in its own module and is listed here once, so features can be
-added without touching the application factory.
+Add an endpoint to the module of its resource, or a new resource as a module with its own
+``router`` listed here once; the application factory (:func:`services.api.app.create_app`) only
+includes what this returns.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.api import articles, entities, search_route, stats, stream, traces
+from services.api.web import web_router
 
-def feature_routers() -> list[APIRouter]:
-    """Every feature router, in the order their routes should be matched."""
-    from services.api import traces
-    from services.api.web import web_router
 
-    routers: list[APIRouter] = [traces.router]
-    routers.append(web_router())  # last: the UI's catch-all page route must not shadow the API
-    return routers
+def resource_routers() -> list[APIRouter]:
+    """The API's routers: the hot ones first (``/search``, articles), the web UI's catch-all
+    page route last so it never shadows an API path."""
+    return [
+        search_route.router,
+        articles.router,
+        entities.router,
+        stats.router,
+        stream.router,
+        traces.router,
+        web_router(),
+    ]
