@@ -26,11 +26,8 @@ from pydantic import ValidationError
 
 from shared.errors import BrokerError, KhabarError
 from shared.kafka import client_options, make_producer, topic_partitions
-from shared.models import DeadLetter, Stage
+from shared.models import DeadLetter
 from shared.settings import KhabarSettings
-
-#: Stages whose input is a Kafka topic, so their failures can be replayed there.
-REPLAYABLE: tuple[Stage, ...] = ("enrich", "index")
 
 
 class ReplayError(KhabarError):

@@ -23,10 +23,6 @@ class SourceError(KhabarError):
     """A source (file, directory, feed URL) cannot be read."""
 
 
-class EnrichmentError(KhabarError):
-    """Enrichment failed for one article."""
-
-
 class BrokerError(KhabarError):
     """The Kafka broker refused or failed a request."""
 

@@ -17,8 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from shared.errors import BrokerError
-from shared.models import DeadLetter, KhabarModel
+from shared.models import KhabarModel
 from shared.settings import KhabarSettings
 
 log = logging.getLogger(__name__)
@@ -131,40 +130,6 @@ async def topic_partitions(admin: AIOKafkaAdminClient, topic: str) -> list[Topic
             numbers = sorted(p["partition"] for p in described["partitions"])
             return [TopicPartition(topic, number) for number in numbers]
     return []
-
-
-async def send_dead_letter(
-    producer: AIOKafkaProducer, settings: KhabarSettings, letter: DeadLetter
-) -> None:
-    """Publish a dead letter and wait for the broker's acknowledgement."""
-    key = (letter.article_id or letter.key or "").encode() or None
-    try:
-        await producer.send_and_wait(
-            settings.topics.dlq,
-            encode_event(letter),
-            key=key,
-            headers=event_headers({"khabar-stage": letter.stage}),
-        )
-    except KafkaError as exc:
-        raise BrokerError(f"could not publish dead letter: {exc}") from exc
-
-
-async def wait_for_broker(settings: KhabarSettings, timeout: float = 60.0) -> None:
-    """Block until the broker answers metadata requests."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: Exception | None = None
-    while asyncio.get_running_loop().time() < deadline:
-        admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5_000)
-        try:
-            await admin.start()
-            await admin.list_topics()
-            return
-        except (KafkaError, OSError) as exc:
-            last = exc
-            await asyncio.sleep(0.5)
-        finally:
-            await admin.close()
-    raise BrokerError(f"Kafka at {settings.kafka_bootstrap} did not answer: {last}")
 
 
 async def broker_reachable(producer: AIOKafkaProducer, timeout: float = 3.0) -> bool:

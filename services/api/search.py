@@ -30,7 +30,6 @@ from shared.models import (
     EntityType,
     FacetBucket,
     QueryTerm,
-    SearchFacets,
     SearchHit,
 )
 from shared.text import normalize_text
@@ -344,12 +343,6 @@ def facets_data(aggregations: dict[str, Any] | None) -> dict[str, Any] | None:
             for b in buckets(aggregations.get("published"))
         ],
     }
-
-
-def read_facets(aggregations: dict[str, Any] | None) -> SearchFacets | None:
-    """The facets of a search answer made with :func:`build_aggregations`."""
-    data = facets_data(aggregations)
-    return None if data is None else SearchFacets.model_validate(data)
 
 
 def interpretation(resolved: ResolvedQuery | None) -> list[QueryTerm]:

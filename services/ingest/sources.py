@@ -26,7 +26,6 @@ from pydantic import ValidationError
 from shared.errors import InvalidArticleError, SourceError
 from shared.models import ArticleSubmission, ErrorRecord, RawArticle
 
-TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".feed"}
 MAX_FILE_BYTES = 20 * 1024 * 1024

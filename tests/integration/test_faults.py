@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from services.cli import app as cli
 from services.dlq import list_dead_letters
 from services.localstack import SERVICES
-from shared.kafka import encode_event, make_producer, send_dead_letter
+from shared.kafka import encode_event, make_producer
 from shared.models import DeadLetter
 from tools.chaos import (
     CLUSTER_SERVICES,
@@ -118,7 +118,9 @@ def test_poison_messages_are_dead_lettered_and_fixed_ones_replay_through_the_cli
                 partition=0,
                 offset=0,
             )
-            await send_dead_letter(producer, settings, letter)
+            await producer.send_and_wait(
+                settings.topics.dlq, encode_event(letter), key=good.id.encode()
+            )
         finally:
             await producer.stop()
 

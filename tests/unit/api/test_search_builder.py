@@ -84,7 +84,8 @@ def test_resolved_names_match_as_text_or_entity_ids() -> None:
 
 
 def test_facets_and_hits_are_read_from_an_answer() -> None:
-    from services.api.search import read_facets, read_hit
+    from services.api.search import facets_data, read_hit
+    from shared.models import SearchFacets
 
     aggregations = {
         "languages": {"buckets": [{"key": "ur", "doc_count": 2}]},
@@ -110,8 +111,7 @@ def test_facets_and_hits_are_read_from_an_answer() -> None:
         },
         "published": {"buckets": [{"key": 1741046400000, "doc_count": 2}]},
     }
-    facets = read_facets(aggregations)
-    assert facets is not None
+    facets = SearchFacets.model_validate(facets_data(aggregations))
     assert facets.entities["PER"][0].model_dump() == {
         "id": "per:nblmnr",
         "name": "Nabil Munir",
