@@ -70,6 +70,7 @@ name-lexicon: install
 	$(BIN)/python tools/build_name_lexicon.py --data $(DATA)
 
 train-ner: install
+	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python tools/train_ner.py --data $(DATA)
 
 eval: install
