@@ -16,13 +16,14 @@ as soon as the client disconnects.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, HTTPException, Query, status
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from services.api.contract import EntityIdParam, LanguageParam
 from services.api.deps import SEARCH_ERRORS, ReadKeyDep, Resources, ResourcesDep, run_search
@@ -44,21 +45,17 @@ MAX_STREAMS = 100
 #: Hits read per poll; more wait for the next poll.
 BATCH = 100
 #: A comment line this often keeps proxies from closing an idle stream.
-HEARTBEAT_SECONDS = 10.0
+HEARTBEAT_SECONDS = 10
+#: How long a client waits before reconnecting after the stream closes.
+RETRY_MS = 3000
 
 _open_streams = 0
 
 EVENT_EXAMPLE = (
-    "retry: 3000\n\nevent: ready\ndata: {}\n\n"
+    "event: ready\ndata: {}\nretry: 3000\n\n"
     'id: WzE3NDEyMzQ1Njc4OTAsICIwMTIzIl0\nevent: article\ndata: {"id": "0123…", "title": '
     '"پاکستان اور روس …", "language": "ur", "entities": […], …}\n\n'
 )
-
-
-def sse(event: str, data: str, event_id: str | None = None) -> str:
-    """One Server-Sent Event (``data`` must be one line, as JSON is)."""
-    head = f"id: {event_id}\n" if event_id else ""
-    return f"{head}event: {event}\ndata: {data}\n\n"
 
 
 def _stream_request(params: SearchParams, after: list[Any], until: datetime) -> dict[str, Any]:
@@ -78,46 +75,39 @@ def _stream_request(params: SearchParams, after: list[Any], until: datetime) -> 
 
 
 async def _events(
-    request: Request,
-    resources: Resources,
-    params: SearchParams,
-    after: list[Any],
-    max_seconds: float,
-) -> AsyncIterator[str]:
+    resources: Resources, params: SearchParams, after: list[Any], max_seconds: float
+) -> AsyncIterator[ServerSentEvent]:
+    """The stream's events; sse-starlette frames them, sends keep-alives and stops the
+    generator (cancelling it) when the client goes away."""
     global _open_streams
     settings = resources.settings
     deadline = time.monotonic() + max_seconds
-    last_sent = time.monotonic()
     _open_streams += 1  # counted here: a generator that never starts never reaches finally
     try:
-        yield "retry: 3000\n\n" + sse("ready", "{}")
-        while time.monotonic() < deadline and not await request.is_disconnected():
+        yield ServerSentEvent("{}", event="ready", retry=RETRY_MS)
+        while time.monotonic() < deadline:
             until = datetime.now(UTC) - timedelta(seconds=settings.api_stream_settle_seconds)
             try:
                 response = await run_search(resources, _stream_request(params, after, until))
             except HTTPException as exc:
-                yield sse("error", f'{{"detail": "{exc.detail}"}}')
+                yield ServerSentEvent(json.dumps({"detail": exc.detail}), event="error")
                 response = None
             hits = response["hits"]["hits"] if response else []
             for hit in hits:
                 after = hit["sort"]
                 article = read_hit(hit).model_dump_json(exclude={"score", "highlight"})
-                yield sse("article", article, encode_cursor(after))
-                last_sent = time.monotonic()
-            if len(hits) == BATCH:
-                continue  # more are waiting: read them before sleeping
-            if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
-                yield ": keep-alive\n\n"
-                last_sent = time.monotonic()
-            await asyncio.sleep(settings.api_stream_poll_seconds)
-        yield sse("end", '{"reason": "stream time limit; reconnect with Last-Event-ID"}')
+                yield ServerSentEvent(article, event="article", id=encode_cursor(after))
+            if len(hits) < BATCH:  # else more are waiting: read them before sleeping
+                await asyncio.sleep(settings.api_stream_poll_seconds)
+        end = {"reason": "stream time limit; reconnect with Last-Event-ID"}
+        yield ServerSentEvent(json.dumps(end), event="end")
     finally:
         _open_streams -= 1
 
 
 @router.get(
     "/stream",
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={
         **SEARCH_ERRORS,
         200: {
@@ -130,7 +120,6 @@ async def _events(
     },
 )
 async def stream_articles(
-    request: Request,
     resources: ResourcesDep,
     _: ReadKeyDep,
     q: Annotated[
@@ -150,7 +139,7 @@ async def stream_articles(
     last_event_id: Annotated[
         str | None, Header(alias="Last-Event-ID", max_length=500, description="Resume cursor.")
     ] = None,
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """Server-Sent Events of newly indexed articles matching a query, entities or languages."""
     settings = resources.settings
     try:
@@ -167,8 +156,6 @@ async def stream_articles(
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "too many open streams")
     params = SearchParams(q=q, resolved=resolved, entities=tuple(entity), languages=tuple(lang))
     limit = min(max_seconds or settings.api_stream_max_seconds, settings.api_stream_max_seconds)
-    return StreamingResponse(
-        _events(request, resources, params, after, limit),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    return EventSourceResponse(
+        _events(resources, params, after, limit), ping=HEARTBEAT_SECONDS, sep="\n"
     )
