@@ -21,9 +21,10 @@ non-name word still only matches text in its own script. Pure functions, no I/O;
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
+
+from cachetools import LRUCache
 
 from shared import names
 from shared.errors import KhabarError
@@ -185,7 +186,7 @@ class QueryResolver:
         self.max_entries = max_entries
         self.hits = 0
         self.misses = 0
-        self._cache: OrderedDict[tuple[str, int], ResolvedQuery] = OrderedDict()
+        self._cache: LRUCache[tuple[str, int], ResolvedQuery] = LRUCache(max(1, max_entries))
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -193,16 +194,12 @@ class QueryResolver:
     def resolve(self, text: str, max_words: int = 32) -> ResolvedQuery:
         """The clauses of ``text``; :class:`QueryTooLongError` above ``max_words`` words."""
         key = (text, max_words)
-        cache = self._cache
-        found = cache.get(key)
+        found = self._cache.get(key)
         if found is not None:
-            cache.move_to_end(key)
             self.hits += 1
             return found
         self.misses += 1
         resolved = resolve_query(text, self.kb, max_words)
         if self.max_entries > 0:
-            cache[key] = resolved
-            if len(cache) > self.max_entries:
-                cache.popitem(last=False)
+            self._cache[key] = resolved
         return resolved

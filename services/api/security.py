@@ -14,9 +14,9 @@ import hashlib
 import hmac
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from cachetools import LRUCache
 from pydantic import SecretStr
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
@@ -64,7 +64,9 @@ class RateLimiter:
         self.burst = burst
         self.max_clients = max_clients
         self._clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        # Each client's (tokens, last refill); the least recently seen client is forgotten
+        # first once max_clients are known (a forgotten client starts again with a full burst).
+        self._buckets: LRUCache[str, tuple[float, float]] = LRUCache(max(1, max_clients))
 
     @property
     def enabled(self) -> bool:
@@ -76,7 +78,7 @@ class RateLimiter:
         if not self.enabled:
             return 0.0
         now = self._clock()
-        tokens, last = self._buckets.pop(client, (float(self.burst), now))
+        tokens, last = self._buckets.get(client, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) * self.rate)
         wait = 0.0
         if tokens >= 1.0:
@@ -84,8 +86,6 @@ class RateLimiter:
         else:
             wait = (1.0 - tokens) / self.rate
         self._buckets[client] = (tokens, now)
-        while len(self._buckets) > self.max_clients:
-            self._buckets.popitem(last=False)
         return wait
 
 
