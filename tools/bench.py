@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
+import numpy
+import psutil
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -75,14 +77,8 @@ console = Console(stderr=True)
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), linear between closest ranks."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    """The q-th percentile (0-100), linear between closest ranks; NaN of nothing."""
+    return float(numpy.percentile(values, q)) if values else float("nan")
 
 
 def finite(value: Any) -> Any:
@@ -106,12 +102,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    memory_gb = None
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory_gb = round(kb / 1024 / 1024, 1)
-    except (OSError, ValueError, IndexError):
-        pass
+    memory_gb = round(psutil.virtual_memory().total / 1024**3, 1)
     return {
         "nproc": os.cpu_count(),
         "cpu_model": model,

@@ -62,6 +62,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+import numpy
 from process_cpu import cpu_seconds
 
 from services.api.resolve import resolve_query
@@ -107,17 +108,13 @@ ENGLISH = [
 def _percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
-    ordered = sorted(values)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
-
+    p50, p90, p99 = (round(float(p), 2) for p in numpy.percentile(values, [50, 90, 99]))
     return {
-        "p50": at(0.50),
-        "p90": at(0.90),
-        "p99": at(0.99),
+        "p50": p50,
+        "p90": p90,
+        "p99": p99,
         "mean": round(statistics.fmean(values), 2),
-        "max": round(ordered[-1], 2),
+        "max": round(max(values), 2),
     }
 
 

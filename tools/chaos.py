@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import psutil
 from aiokafka.admin import AIOKafkaAdminClient
 
 REPO = Path(__file__).resolve().parent.parent
@@ -200,10 +201,7 @@ class FaultLab:
         """Resident memory of a child process, MB."""
         process = self.child(name).process
         assert process is not None
-        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return float(psutil.Process(process.pid).memory_info().rss) / 1024**2
 
     def metric(self, port: int, name: str) -> float:
         """Sum of a Prometheus counter over its labels, scraped from a service."""
