@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from services.ingest.sources import SourceItem, parse_json_lines, read_path, read_url
 from shared.errors import KhabarError
@@ -317,20 +318,26 @@ def dlq_list(
     except KhabarError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
+    table = Table("position", "stage", "article", "failed at", "error", box=None)
     for stored in letters:
+        letter = stored.letter
         if as_json:
             row = {"position": stored.position, "problem": stored.problem}
-            if stored.letter is not None:
-                row.update(stored.letter.model_dump(mode="json", exclude={"original_b64"}))
+            if letter is not None:
+                row.update(letter.model_dump(mode="json", exclude={"original_b64"}))
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-        elif stored.letter is None:
-            sys.stdout.write(f"{stored.position}\t-\t-\t{stored.problem}\n")
+        elif letter is None:
+            table.add_row(stored.position, "-", "-", "-", stored.problem)
         else:
-            letter = stored.letter
-            sys.stdout.write(
-                f"{stored.position}\t{letter.stage}\t{stored.article_id or '-'}\t"
-                f"{letter.failed_at.isoformat()}\t{letter.error_type}: {letter.error[:200]}\n"
+            table.add_row(
+                stored.position,
+                letter.stage,
+                stored.article_id or "-",
+                letter.failed_at.isoformat(),
+                f"{letter.error_type}: {letter.error[:200]}",
             )
+    if not as_json:
+        Console().print(table)
     console.print(f"{len(letters)} dead letters")
 
 
@@ -362,8 +369,10 @@ def dlq_replay(
     except KhabarError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
+    table = Table("position", "article", "replayed to", box=None)
     for stored, topic in zip(chosen, topics, strict=True):
-        sys.stdout.write(f"{stored.position}\t{stored.article_id or '-'}\t-> {topic}\n")
+        table.add_row(stored.position, stored.article_id or "-", topic)
+    Console().print(table)
     console.print(f"replayed {len(topics)} dead letters")
 
 

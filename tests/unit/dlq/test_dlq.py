@@ -81,3 +81,28 @@ def test_asking_for_an_unknown_letter_is_an_error_not_a_silent_no_op() -> None:
 
 def test_stored_letter_without_a_letter_has_no_article_id() -> None:
     assert StoredLetter(0, 1, None, "junk").article_id is None
+
+
+def test_dlq_list_prints_a_table_of_letters_and_undecodable_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    import services.dlq
+    from services.cli import app
+
+    stored = [
+        decode_letter(_record(0, 3, _letter("enrich", "a" * 32, b"{}"))),
+        decode_letter(_record(1, 9, b"not a dead letter")),
+    ]
+
+    async def fake_list(settings: KhabarSettings, **_: object) -> list[StoredLetter]:
+        return stored
+
+    monkeypatch.setattr(services.dlq, "list_dead_letters", fake_list)
+    result = CliRunner().invoke(app, ["dlq", "list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line}
+    assert rows["0:3"][1:3] == ["enrich", "a" * 32]
+    assert "ValueError: boom" in " ".join(rows["0:3"])
+    assert rows["1:9"][1:4] == ["-", "-", "-"]
