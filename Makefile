@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DATA ?= ../shared/datasets/il-ner
 CHAOS_N ?= 500
 
-.PHONY: install java browser run test unit integration lint typecheck check train-ner name-lexicon eval bench chaos kb clean \
+.PHONY: install java browser kustomize run test unit integration lint typecheck check train-ner name-lexicon eval bench chaos kb clean \
 	bench-tracing dashboards bench-api
 
 $(STAMP): pyproject.toml
@@ -39,16 +39,25 @@ browser:
 			|| echo "apt-get could not install chromium: browser tests will be skipped"; \
 	else echo "no chromium and no root apt-get: browser tests will be skipped"; fi
 
+# kustomize for the manifest tests (tests/unit/deploy): kubectl's built-in one where kubectl is
+# installed, else the kustomize binary built from the Go module proxy into the venv.
+KUSTOMIZE_VERSION ?= v5.5.0
+kustomize: install
+	@if command -v kubectl >/dev/null || command -v kustomize >/dev/null || [ -x $(BIN)/kustomize ]; then :; \
+	elif command -v go >/dev/null; then \
+		GOBIN=$(abspath $(BIN)) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
+	else echo "no kubectl, kustomize or Go: the Kubernetes manifest tests will be skipped"; fi
+
 run: install java
 	$(BIN)/khabar up --demo
 
-test: install java browser
+test: install java browser kustomize
 	$(BIN)/ruff check shared services tests tools
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q -ra
 
-unit: install
+unit: install kustomize
 	$(BIN)/pytest -q -ra tests/unit
 
 integration: install java browser

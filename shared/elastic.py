@@ -71,13 +71,15 @@ MAPPINGS: dict[str, Any] = {
 }
 
 INDEX_SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
+#: The longest one request (e.g. an in-flight bulk at shutdown) may take.
+REQUEST_TIMEOUT_SECONDS = 30
 
 
 def make_client(settings: KhabarSettings, **overrides: Any) -> AsyncElasticsearch:
     """One async client per process (it pools connections); never one per request."""
     options: dict[str, Any] = {
         "hosts": [settings.elasticsearch_url],
-        "request_timeout": 30,
+        "request_timeout": REQUEST_TIMEOUT_SECONDS,
         "retry_on_timeout": True,
         "max_retries": 2,
         "http_compress": False,

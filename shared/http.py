@@ -1,11 +1,13 @@
-"""HTTP endpoints every FastAPI-based service has: liveness, readiness and metrics."""
+"""HTTP endpoints every FastAPI-based service has (liveness, readiness and metrics), and the
+server that runs them."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Response
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 
 from shared.models import KhabarModel
@@ -13,7 +15,21 @@ from shared.telemetry import render_metrics
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
+#: After SIGTERM, requests in flight get this long to finish before the server closes them.
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
 log = logging.getLogger(__name__)
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run an HTTP service until SIGTERM, then drain for up to GRACEFUL_SHUTDOWN_SECONDS."""
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,  # our JSON logging (shared.telemetry), not uvicorn's
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 async def run_checks(

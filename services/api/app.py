@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
-import uvicorn
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,7 +23,7 @@ from services.api.deps import Resources
 from services.api.routers import resource_routers
 from services.api.security import AdmissionMiddleware
 from shared.elastic import ping
-from shared.http import operational_router
+from shared.http import operational_router, serve
 from shared.kafka import ensure_topics
 from shared.process import settle_heap
 from shared.settings import ApiSettings
@@ -118,10 +117,4 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 def main() -> None:
     """Run the API until SIGTERM."""
     settings = ApiSettings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.bind_host,
-        port=settings.api_port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    serve(create_app(settings), settings.bind_host, settings.api_port)

@@ -17,14 +17,13 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import uvicorn
 from fastapi import FastAPI
 from opentelemetry import trace
 from prometheus_client import Counter
 
 from services.ingest.sources import SourceItem, read_path, read_url
 from shared.errors import BrokerError
-from shared.http import operational_router
+from shared.http import operational_router, serve
 from shared.kafka import ensure_topics
 from shared.models import RawArticle
 from shared.publisher import Publisher
@@ -146,10 +145,4 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 def main() -> None:
     """Run the ingest service until SIGTERM."""
     settings = IngestSettings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.bind_host,
-        port=settings.ingest_port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    serve(create_app(settings), settings.bind_host, settings.ingest_port)

@@ -1,31 +1,24 @@
-"""Metric names a PromQL expression reads (enough of PromQL for our dashboards)."""
+"""Metric names a PromQL expression reads, from the PromQL parser's syntax tree."""
 
 from __future__ import annotations
 
 import re
 
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
-_MATCHERS = re.compile(r"\{[^}]*\}")
-_RANGES = re.compile(r"\[[^\]]*\]")
-_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
-_IDENTIFIER = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-_KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan"}
+import promql_parser
+
+#: Grafana's range variables are not PromQL; any duration stands in for them when parsing.
+_GRAFANA_RANGES = re.compile(r"\$__(?:rate_interval|interval|range)\b")
 
 
 def metric_names(expression: str) -> set[str]:
-    """Every metric selector's name: identifiers that are not functions, labels or keywords."""
-    text = _STRINGS.sub('""', expression)
-    text = _MATCHERS.sub(" ", text)
-    text = _RANGES.sub(" ", text)
-    text = _GROUPING.sub(" ", text)
-    names = set()
-    for match in _IDENTIFIER.finditer(text):
-        following = text[match.end() :].lstrip()
-        if following.startswith("("):
-            continue  # a function or aggregation
-        if match.group().lower() in _KEYWORDS:
-            continue
-        names.add(match.group())
+    """The name of every metric selector in ``expression``."""
+    names: set[str] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, promql_parser.VectorSelector) and node.name:
+            names.add(node.name)
+
+    promql_parser.walk(promql_parser.parse(_GRAFANA_RANGES.sub("5m", expression)), visit)
     return names
 
 

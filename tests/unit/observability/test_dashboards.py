@@ -1,43 +1,38 @@
 """Every metric a Grafana dashboard queries is one a Khabar service actually exports.
 
-The exported names come from the source (each ``Counter``/``Gauge``/``Histogram``/``Summary``
-declared with a literal name) and from the shared collectors that build names per service, so
-a renamed metric breaks this test instead of silently emptying a panel.
+The exported names are what the Prometheus registry holds once every module of ``services`` and
+``shared`` is imported (each declares its metrics at import), plus the shared collectors that
+build names per service, so a renamed metric breaks this test instead of silently emptying a
+panel.
 """
 
 from __future__ import annotations
 
-import ast
+import importlib
 import json
+import pkgutil
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from faust.types import TP
+from prometheus_client import REGISTRY
 
+import services
+import shared
 from shared.metrics import StreamMetricsCollector, request_metrics
 from tests.unit.observability.promql import family, metric_names
 
 REPO = Path(__file__).resolve().parents[3]
 DASHBOARDS = sorted((REPO / "deploy" / "grafana" / "dashboards").glob("*.json"))
-_METRIC_CLASSES = {"Counter", "Gauge", "Histogram", "Summary"}
 
 
-def _declared_in_source() -> set[str]:
-    names = set()
-    for path in [*(REPO / "services").rglob("*.py"), *(REPO / "shared").rglob("*.py")]:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id in _METRIC_CLASSES
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                names.add(family(node.args[0].value))
-    return names
+def _registered() -> set[str]:
+    for package in (services, shared):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            importlib.import_module(module.name)
+    return {family(metric.name) for metric in REGISTRY.collect()}
 
 
 def _fake_app() -> Any:
@@ -56,8 +51,8 @@ def _fake_app() -> Any:
 
 
 def exported() -> set[str]:
-    """Families the services export: declared in source, or built per service at run time."""
-    names = _declared_in_source()
+    """Families the services export: registered at import, or built per service at run time."""
+    names = _registered()
     for service in ("enrich", "index"):
         for metric in StreamMetricsCollector(_fake_app(), service).collect():
             names.add(family(metric.name))
