@@ -19,11 +19,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Java 17 and Maven for the local Apache Kafka and Elasticsearch (services/runtime.py fetches
-# the servers themselves from Maven Central into .khabar/runtime on first use). Installed with
-# apt when missing and we are root; otherwise say what to install.
-java:
-	@if command -v mvn >/dev/null && { [ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ] || \
-		[ -x /usr/lib/jvm/java-21-openjdk-amd64/bin/java ] || [ -n "$$KHABAR_STACK_JAVA_HOME" ]; }; then :; \
+# the servers themselves from Maven Central into .khabar/runtime on first use). Which Java will
+# do is the stack's own rule (services.runtime.java_home); installed with apt when none does
+# and we are root; otherwise say what to install.
+JAVA_FOUND = $(BIN)/python -c 'from services.runtime import java_home; java_home()' 2>/dev/null
+java: install
+	@if command -v mvn >/dev/null && $(JAVA_FOUND); then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			openjdk-17-jre-headless maven >/dev/null; \

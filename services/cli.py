@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -31,6 +31,9 @@ from services.ingest.sources import SourceItem, parse_json_lines, read_path, rea
 from shared.errors import KhabarError
 from shared.models import ArticleSubmission, ErrorRecord, KhabarModel
 from shared.settings import ClientSettings
+
+if TYPE_CHECKING:
+    from services.localstack import LocalStack
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Khabar: multilingual news, enriched."
@@ -92,35 +95,12 @@ def up(
 
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        with console.status(
-            "starting Apache Kafka and Elasticsearch (the first run fetches them with Maven)…"
-        ):
-            stack.start_infrastructure()
-        console.print(
-            f"[green]✓[/] Kafka {stack.kafka_bootstrap}   Elasticsearch {stack.elasticsearch_url}"
-        )
-        with console.status("starting ingest, enrich, index and api (first start takes ~10-30 s)…"):
-            stack.start_services()
-        console.print("[green]✓[/] services ready")
+        _start(stack)
         if demo:
             _ingest_demo(stack.directory / "inbox", stack.api_url)
-        console.print(
-            f"\n[bold]Khabar is running[/]\n"
-            f"  web        {stack.api_url}/ui/\n"
-            f"  API        {stack.api_url}\n"
-            f"  API docs   {stack.api_url}/docs\n"
-            f"  search     {stack.api_url}/search?q=Pakistan\n"
-            f"  metrics    {stack.api_url}/metrics, http://127.0.0.1:{ports.enrich}/metrics, "
-            f"http://127.0.0.1:{ports.index}/metrics\n"
-            f"  drop folder {stack.directory / 'inbox'}   logs {stack.directory / 'logs'}\n"
-            f"  try: khabar search Pakistan   |   khabar ingest demo/\n"
-            f"Ctrl-C stops everything."
-        )
+        _print_addresses(stack)
         while not stopping:
-            for child in list(stack.children.values()):
-                if not child.alive():
-                    console.print(f"[red]{child.name} exited[/]:\n{child.tail()}")
-                    raise KhabarError(f"{child.name} exited")
+            _check_children(stack)
             time.sleep(1)
     except KeyboardInterrupt:
         pass
@@ -131,6 +111,42 @@ def up(
         with console.status("stopping…"):
             codes = stack.stop()
         console.print(f"stopped: {', '.join(f'{k}={v}' for k, v in codes.items())}")
+
+
+def _start(stack: LocalStack) -> None:
+    with console.status(
+        "starting Apache Kafka and Elasticsearch (the first run fetches them with Maven)…"
+    ):
+        stack.start_infrastructure()
+    console.print(
+        f"[green]✓[/] Kafka {stack.kafka_bootstrap}   Elasticsearch {stack.elasticsearch_url}"
+    )
+    with console.status("starting ingest, enrich, index and api (first start takes ~10-30 s)…"):
+        stack.start_services()
+    console.print("[green]✓[/] services ready")
+
+
+def _print_addresses(stack: LocalStack) -> None:
+    api, ports = stack.api_url, stack.ports
+    console.print(
+        f"\n[bold]Khabar is running[/]\n"
+        f"  web        {api}/ui/\n"
+        f"  API        {api}\n"
+        f"  API docs   {api}/docs\n"
+        f"  search     {api}/search?q=Pakistan\n"
+        f"  metrics    {api}/metrics, http://127.0.0.1:{ports.enrich}/metrics, "
+        f"http://127.0.0.1:{ports.index}/metrics\n"
+        f"  drop folder {stack.directory / 'inbox'}   logs {stack.directory / 'logs'}\n"
+        f"  try: khabar search Pakistan   |   khabar ingest demo/\n"
+        f"Ctrl-C stops everything."
+    )
+
+
+def _check_children(stack: LocalStack) -> None:
+    for child in list(stack.children.values()):
+        if not child.alive():
+            console.print(f"[red]{child.name} exited[/]:\n{child.tail()}")
+            raise KhabarError(f"{child.name} exited")
 
 
 def _ingest_demo(inbox: Path, api_url: str) -> None:

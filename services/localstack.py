@@ -206,16 +206,22 @@ class StackSettings(BaseSettings):
     java_home: Path | None = Field(default=None, description="A Java 17 or 21 to run them.")
 
 
+def _default(settings: type[BaseSettings], name: str) -> int:
+    value = settings.model_fields[name].default
+    assert isinstance(value, int)
+    return value
+
+
 @dataclass
 class StackPorts:
-    """Where each part of the stack listens."""
+    """Where each part of the stack listens (by default, the settings classes' defaults)."""
 
-    kafka: int = 9092
-    elasticsearch: int = 9200
-    api: int = 8000
-    ingest: int = 8001
-    enrich: int = 8002
-    index: int = 8003
+    kafka: int = _default(StackSettings, "kafka_port")
+    elasticsearch: int = _default(StackSettings, "elasticsearch_port")
+    api: int = _default(ApiSettings, "api_port")
+    ingest: int = _default(IngestSettings, "ingest_port")
+    enrich: int = _default(EnrichSettings, "enrich_port")
+    index: int = _default(IndexSettings, "index_port")
 
     @classmethod
     def free(cls) -> StackPorts:

@@ -92,35 +92,46 @@ def make_app(
     """A faust app for one Khabar service, with health, readiness and metrics endpoints."""
     configure_telemetry(service, settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = KhabarApp(
-        app_id(service, settings),
-        broker=faust_broker_url(settings),
-        broker_credentials=None,
-        store="memory://",
-        datadir=str(settings.data_dir / "{conf.name}"),
-        autodiscover=False,
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication_factor,
-        topic_allow_declare=True,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=1.0,
-        broker_request_timeout=40.0,
-        broker_commit_interval=1.0,
-        broker_max_poll_interval=300.0,
-        producer_acks=-1,
-        # Room for the largest enriched article (the 1 MB default refuses some on send).
-        producer_max_request_size=4 * 1024 * 1024,
-        # Backpressure: a full buffer pauses fetching, so a stalled agent holds bounded memory.
-        stream_buffer_maxsize=settings.stream_buffer_maxsize,
-        stream_wait_empty=False,
-        web_enabled=True,
-        web_bind=settings.bind_host,
-        web_port=web_port,
-        web_host=settings.bind_host,
-    )
+    app = KhabarApp(app_id(service, settings), **_faust_options(settings, web_port))
     instrument_streams(app, service)
     state = ServiceState()
+    _add_pages(app, service, state)
+    _add_lifecycle(app, service, state)
+    return app, state
+
+
+def _faust_options(settings: KhabarSettings, web_port: int) -> dict[str, Any]:
+    """faust's settings as Khabar runs it on Apache Kafka."""
+    return {
+        "broker": faust_broker_url(settings),
+        "broker_credentials": None,
+        "store": "memory://",
+        "datadir": str(settings.data_dir / "{conf.name}"),
+        "autodiscover": False,
+        "topic_partitions": settings.topic_partitions,
+        "topic_replication_factor": settings.topic_replication_factor,
+        "topic_allow_declare": True,
+        "consumer_auto_offset_reset": "earliest",
+        "broker_session_timeout": 10.0,
+        "broker_heartbeat_interval": 1.0,
+        "broker_request_timeout": 40.0,
+        "broker_commit_interval": 1.0,
+        "broker_max_poll_interval": 300.0,
+        "producer_acks": -1,
+        # Room for the largest enriched article (the 1 MB default refuses some on send).
+        "producer_max_request_size": 4 * 1024 * 1024,
+        # Backpressure: a full buffer pauses fetching, so a stalled agent holds bounded memory.
+        "stream_buffer_maxsize": settings.stream_buffer_maxsize,
+        "stream_wait_empty": False,
+        "web_enabled": True,
+        "web_bind": settings.bind_host,
+        "web_port": web_port,
+        "web_host": settings.bind_host,
+    }
+
+
+def _add_pages(app: faust.App, service: str, state: ServiceState) -> None:
+    """``/healthz``, ``/readyz`` and ``/metrics`` on faust's own web server."""
 
     @app.page("/healthz")
     class Health(View):
@@ -148,6 +159,10 @@ def make_app(
             body, content_type = render_metrics()
             return self.bytes(body, content_type=content_type.split(";")[0])
 
+
+def _add_lifecycle(app: faust.App, service: str, state: ServiceState) -> None:
+    """Run the service's start hooks once the worker is up, its stop hooks before shutdown."""
+
     async def _started() -> None:
         for hook in state.on_started:
             await hook()
@@ -163,7 +178,6 @@ def make_app(
     # faust's Worker owns ``on_startup_finished``; an app task runs at the same point.
     app.task(_started)
     app.on_before_shutdown.connect(_stopping)
-    return app, state
 
 
 @contextmanager
