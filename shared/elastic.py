@@ -11,19 +11,22 @@ same function: both sides meet in the same form with only the ``standard`` analy
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 from elasticsearch import TransportError as ElasticTransportError
 
-from shared.errors import SearchBackendError
+from shared.errors import ConfigurationError, SearchBackendError
 from shared.models import EnrichedArticle, utc_now
 from shared.settings import KhabarSettings
 from shared.text import normalize_text
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+#: v2 added ``vector`` (the article's multilingual vector, for kNN) and ``story_id``; an index
+#: of an older version is copied into the new one by ``khabar reindex``.
+INDEX_VERSION = 2
 
 _KEYWORD = {"type": "keyword"}
 _DATE = {"type": "date"}
@@ -65,12 +68,22 @@ MAPPINGS: dict[str, Any] = {
         "entity_types": _KEYWORD,
         "entity_names": {"type": "text"},
         "flags": _KEYWORD,
+        "story_id": _KEYWORD,
         "trace_id": _KEYWORD,
         "timings_ms": {"type": "object", "enabled": False},
     },
 }
 
 INDEX_SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
+
+
+def mappings(dims: int) -> dict[str, Any]:
+    """The current version's mappings: :data:`MAPPINGS` and a ``dims``-long ``vector``, indexed
+    for approximate kNN by cosine similarity (HNSW, part of every Elasticsearch 8)."""
+    vector = {"type": "dense_vector", "dims": dims, "index": True, "similarity": "cosine"}
+    return {**MAPPINGS, "properties": {**MAPPINGS["properties"], "vector": vector}}
+
+
 #: The longest one request (e.g. an in-flight bulk at shutdown) may take.
 REQUEST_TIMEOUT_SECONDS = 30
 
@@ -102,29 +115,64 @@ def versioned_index(alias: str, version: int = INDEX_VERSION) -> str:
     return f"{alias}-v{version}"
 
 
-async def ensure_index(es: AsyncElasticsearch, alias: str) -> str:
-    """Create the current index version with explicit mappings and point the alias at it."""
+async def alias_targets(es: AsyncElasticsearch, alias: str) -> list[str]:
+    """The indices ``alias`` points at (none when it does not exist)."""
+    try:
+        found = await es.indices.get_alias(name=alias)
+    except NotFoundError:
+        return []
+    return sorted(found.body)
+
+
+async def ensure_index(es: AsyncElasticsearch, alias: str, dims: int) -> str:
+    """Make sure the current index version exists with its mappings; the index to write to.
+
+    A fresh install gets the current version behind the alias. Where the alias already points at
+    an older version, the new one is created beside it and writes keep going to the old one
+    until ``khabar reindex`` has copied it over and moved the alias (nothing is lost meanwhile:
+    the old index keeps every field in ``_source``). An existing current-version index whose
+    vectors have another length than the model's is refused with a clear error.
+    """
     index = versioned_index(alias)
     try:
+        targets = await alias_targets(es, alias)
         if not await es.indices.exists(index=index):
             try:
                 await es.indices.create(
                     index=index,
-                    mappings=MAPPINGS,
+                    mappings=mappings(dims),
                     settings=INDEX_SETTINGS,
-                    aliases={alias: {"is_write_index": True}},
+                    aliases={} if targets else {alias: {"is_write_index": True}},
                 )
                 log.info("created index", extra={"index": index, "alias": alias})
             except BadRequestError as exc:
                 if "resource_already_exists" not in str(exc):
                     raise
-        if not await es.indices.exists_alias(name=alias, index=index):
+        await check_vector_dims(es, index, dims)
+        if not targets:
             await es.indices.put_alias(index=index, name=alias)
-    except ElasticTransportError as exc:
-        raise SearchBackendError(f"could not prepare index {index}: {exc}") from exc
-    except BadRequestError as exc:
+        elif index not in targets:
+            log.warning(
+                "the alias points at an older index version; run `khabar reindex` to copy it "
+                "into the new one (vectors, stories)",
+                extra={"alias": alias, "current": targets, "new": index},
+            )
+            return targets[-1]
+    except (ElasticTransportError, BadRequestError) as exc:
         raise SearchBackendError(f"could not prepare index {index}: {exc}") from exc
     return index
+
+
+async def check_vector_dims(es: AsyncElasticsearch, index: str, dims: int) -> None:
+    """Refuse an index whose ``vector`` field has another length than the model makes."""
+    mapping = await es.indices.get_mapping(index=index)
+    vector = mapping[index]["mappings"].get("properties", {}).get("vector", {})
+    found = vector.get("dims")
+    if found is not None and int(found) != dims:
+        raise ConfigurationError(
+            f"index {index} stores {found}-dimension vectors but the vector model makes {dims}: "
+            f"a model with another size needs a new index version (INDEX_VERSION) and a reindex"
+        )
 
 
 def article_document(article: EnrichedArticle) -> dict[str, Any]:
@@ -145,10 +193,12 @@ def article_document(article: EnrichedArticle) -> dict[str, Any]:
     return doc
 
 
-async def get_document(es: AsyncElasticsearch, alias: str, doc_id: str) -> dict[str, Any] | None:
-    """One document's source, or None when it does not exist."""
+async def get_document(
+    es: AsyncElasticsearch, alias: str, doc_id: str, excludes: Sequence[str] = ()
+) -> dict[str, Any] | None:
+    """One document's source (less the ``excludes`` fields), or None when it does not exist."""
     try:
-        response = await es.get(index=alias, id=doc_id)
+        response = await es.get(index=alias, id=doc_id, source_excludes=list(excludes) or None)
     except NotFoundError:
         return None
     source: dict[str, Any] = response["_source"]

@@ -13,10 +13,11 @@ The chain::
 from __future__ import annotations
 
 import base64
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.ids import article_id
 
@@ -35,6 +36,16 @@ ArticleId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 #: ISO 15924 script code, e.g. ``Arab``, ``Deva``, ``Latn``; ``Zyyy`` when unknown.
 ScriptCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][a-z]{3}$")]
+
+
+def _finite_vector(values: list[float]) -> list[float]:
+    if not values or not all(math.isfinite(v) for v in values):
+        raise ValueError("a vector holds at least one value and every value is finite")
+    return values
+
+
+#: A multilingual unit vector (``shared.vectors``): never empty, never NaN or infinite.
+VectorValues = Annotated[list[float], AfterValidator(_finite_vector)]
 
 
 def utc_now() -> datetime:
@@ -134,6 +145,16 @@ class EnrichedArticle(ArticleFields):
     enriched_at: AwareDatetime = Field(default_factory=utc_now)
     trace_id: str | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    vector: VectorValues | None = Field(
+        default=None,
+        description="The article's multilingual unit vector (headline and lead); null, with "
+        "the 'no_vector' flag, when the text carries nothing to place.",
+    )
+    story_id: ArticleId | None = Field(
+        default=None,
+        description="The story the article belongs to, across languages: set when indexed, "
+        "the id of the story's first article.",
+    )
 
 
 # --------------------------------------------------------------------------- failures
@@ -257,6 +278,9 @@ class DateBucket(KhabarModel):
 
     date: AwareDatetime
     count: int
+    stories: int | None = Field(
+        default=None, description="Stories among them (copies in other languages count once)."
+    )
 
 
 class SearchFacets(KhabarModel):
@@ -270,6 +294,24 @@ class SearchFacets(KhabarModel):
     )
     published: list[DateBucket] = Field(
         default_factory=list, description="Date histogram of publication dates."
+    )
+
+
+class StoryVersion(KhabarModel):
+    """A story's first article in one language."""
+
+    id: str
+    language: str
+    title: str | None = None
+
+
+class StorySummary(KhabarModel):
+    """The story a hit belongs to: how many articles tell it, and in which languages."""
+
+    id: str
+    articles: int = Field(description="Articles of the story, in every language.")
+    versions: list[StoryVersion] = Field(
+        default_factory=list, description="The story's first article in each language."
     )
 
 
@@ -287,12 +329,32 @@ class SearchHit(KhabarModel):
     score: float | None = None
     highlight: dict[str, list[str]] = Field(default_factory=dict)
     trace_id: str | None = None
+    story_id: str | None = None
+    story: StorySummary | None = None
+
+
+class RelatedHit(SearchHit):
+    """An article related to another, and how."""
+
+    relation: Literal["story_other_language", "story_same_language", "close_coverage"] = Field(
+        description="story_other_language: the same story in another language; "
+        "story_same_language: the same story in its own language; close_coverage: a different "
+        "story close in meaning."
+    )
+
+
+class RelatedResponse(KhabarModel):
+    """Answer to ``GET /articles/{id}/related``: best first, as the relations are listed."""
+
+    id: str
+    story_id: str | None = None
+    hits: list[RelatedHit]
 
 
 class SearchResponse(KhabarModel):
     """A page of search results; pass ``next_cursor`` back as ``cursor`` for the next page."""
 
-    total: int
+    total: int = Field(description="Matching articles; matching stories with collapse=story.")
     hits: list[SearchHit]
     next_cursor: str | None = None
     took_ms: int | None = Field(default=None, description="The search server's own time.")
@@ -301,6 +363,12 @@ class SearchResponse(KhabarModel):
     )
     interpretation: list[QueryTerm] = Field(
         default_factory=list, description="How the query words were read."
+    )
+    mode: Literal["hybrid", "lexical", "semantic"] = Field(
+        default="lexical",
+        description="How the search ran: hybrid (words and entities fused with meaning by "
+        "reciprocal rank), semantic (meaning alone) or lexical (words and entities; also "
+        "when the query holds nothing the vector model can place, or sort=date).",
     )
 
 
@@ -348,6 +416,7 @@ class LanguageDay(KhabarModel):
     date: AwareDatetime
     language: str
     count: int
+    stories: int = Field(description="Stories among them: the same story's copies count once.")
 
 
 class PipelineStats(KhabarModel):

@@ -150,6 +150,21 @@ class IndexSettings(KhabarSettings):
         description="How long a bulk batch waits to fill: the floor of ingest-to-searchable "
         "latency when the chain is not busy (a busy chain fills batches sooner).",
     )
+    index_story_similarity: float = Field(
+        default=0.80,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity at which an article joins its nearest neighbour's story.",
+    )
+    index_story_entity_similarity: float = Field(
+        default=0.70,
+        ge=-1.0,
+        le=1.0,
+        description="The lower similarity that suffices when the two articles share an entity.",
+    )
+    index_story_window_hours: float = Field(
+        default=72.0, gt=0, description="Stories join articles dated this close to each other."
+    )
 
 
 class ApiSettings(KhabarSettings):
@@ -169,6 +184,12 @@ class ApiSettings(KhabarSettings):
         default=False, description="Require a valid X-API-Key on reads too (needs api_keys)."
     )
     api_max_query_words: int = Field(default=32, ge=1, le=256)
+    api_semantic_min_similarity: float = Field(
+        default=0.5,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity below which a kNN neighbour is not a semantic match.",
+    )
     api_rate_limit_per_second: float = Field(
         default=100.0, ge=0, description="Requests per second per API key or client IP; 0 = off."
     )

@@ -1,4 +1,5 @@
-"""Article endpoints: read one enriched article, and submit articles into the chain.
+"""Article endpoints: read one enriched article and what is related to it, and submit articles
+into the chain.
 
 Submissions go through the process's publisher (:class:`shared.publisher.Publisher`) with the
 same stable ids ingest gives them, so a resubmitted article is the same document. A broker that
@@ -9,20 +10,44 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from elasticsearch import TransportError
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from services.api.deps import ReadKeyDep, ResourcesDep, WriteKeyDep
+from services.api.deps import SEARCH_ERRORS, ReadKeyDep, ResourcesDep, WriteKeyDep
+from services.api.execute import add_stories, run_msearch
+from services.api.hybrid import close_coverage_request, related_hits, related_story_request
 from shared.elastic import get_document
 from shared.errors import BrokerError
-from shared.models import Accepted, ArticleAccepted, ArticleSubmission, EnrichedArticle
+from shared.models import (
+    Accepted,
+    ArticleAccepted,
+    ArticleSubmission,
+    EnrichedArticle,
+    RelatedResponse,
+)
 
 ARTICLE_ID = Path(pattern=r"^[0-9a-f]{32}$", description="The article's 32-hex-character id.")
 MAX_BATCH = 500
 
 router = APIRouter(tags=["articles"])
+
+
+async def _article_source(
+    resources: ResourcesDep, article_id: str, excludes: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    try:
+        source = await get_document(
+            resources.es, resources.settings.index_alias, article_id, excludes
+        )
+    except TransportError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "search backend unavailable"
+        ) from exc
+    if source is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no article with id {article_id}")
+    return source
 
 
 @router.get(
@@ -33,16 +58,35 @@ router = APIRouter(tags=["articles"])
 async def get_article(
     resources: ResourcesDep, _: ReadKeyDep, article_id: Annotated[str, ARTICLE_ID]
 ) -> EnrichedArticle:
-    """One enriched article with its entities and mentions."""
-    try:
-        source = await get_document(resources.es, resources.settings.index_alias, article_id)
-    except TransportError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "search backend unavailable"
-        ) from exc
-    if source is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no article with id {article_id}")
+    """One enriched article with its entities, mentions and story (its vector left out)."""
+    source = await _article_source(resources, article_id, excludes=("vector",))
     return EnrichedArticle.model_validate(source)
+
+
+@router.get(
+    "/articles/{article_id}/related",
+    response_model=RelatedResponse,
+    responses={**SEARCH_ERRORS, 404: {"description": "No article with this id."}},
+)
+async def get_related(
+    resources: ResourcesDep,
+    _: ReadKeyDep,
+    article_id: Annotated[str, ARTICLE_ID],
+    size: Annotated[int, Query(ge=1, le=50, description="Hits at most.")] = 10,
+) -> RelatedResponse:
+    """The same story in other languages, then in its own language, then close coverage of
+    other stories — each hit shaped like a ``/search`` hit."""
+    source = await _article_source(resources, article_id)
+    story = source.get("story_id")
+    vector = source.get("vector")
+    bodies = [related_story_request(article_id, story, size)] if story else []
+    if vector:
+        minimum = resources.settings.api_semantic_min_similarity
+        bodies.append(close_coverage_request(article_id, story, vector, size, minimum))
+    answers = await run_msearch(resources, bodies) if bodies else []
+    hits = related_hits(source, answers, has_story=bool(story), size=size)
+    await add_stories(resources, hits)
+    return RelatedResponse.model_validate({"id": article_id, "story_id": story, "hits": hits})
 
 
 @contextlib.contextmanager

@@ -1,9 +1,10 @@
 """The gateway's per-process resources and the FastAPI dependencies every route uses.
 
 One pooled Elasticsearch client (sized by ``KHABAR_API_SEARCH_CONNECTIONS`` so 50 concurrent
-requests do not queue for a connection), one Kafka producer and the knowledge base are created
-once per process; routes receive them as ``Annotated`` dependencies. :func:`run_search` is the
-one place search-server failures become HTTP errors with a reason a consumer can act on.
+requests do not queue for a connection), one Kafka producer, the knowledge base and the vector
+model are created once per process; routes receive them as ``Annotated`` dependencies.
+:func:`run_search` is where search-server failures become HTTP errors with a reason a consumer
+can act on.
 """
 
 from __future__ import annotations
@@ -16,27 +17,23 @@ from fastapi.security import APIKeyHeader
 
 from services.api.broker import BrokerStats
 from services.api.resolve import QueryResolver
-from services.api.search import (
-    InvalidCursorError,
-    SearchParams,
-    build_search,
-    encode_cursor,
-    facets_data,
-    hit_data,
-    interpretation,
-)
 from services.api.security import KeyChecker, RateLimiter
 from shared.elastic import make_client
 from shared.kb import KnowledgeBase
-from shared.models import SearchResponse
 from shared.publisher import Publisher
 from shared.settings import ApiSettings
+from shared.vectors import Embedder, shared_embedder
 
 
 class Resources:
     """Per-process clients, created once with the application."""
 
-    def __init__(self, settings: ApiSettings, kb: KnowledgeBase | None = None) -> None:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        kb: KnowledgeBase | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
         self.settings = settings
         self.es: AsyncElasticsearch = make_client(
             settings, connections_per_node=settings.api_search_connections
@@ -44,6 +41,7 @@ class Resources:
         self.publisher = Publisher(settings, origin="api")
         self.kb = kb or KnowledgeBase.load()
         self.resolver = QueryResolver(self.kb)
+        self.embedder = embedder or shared_embedder()
         self.keys = KeyChecker(settings.api_keys)
         self.limiter = RateLimiter(
             settings.api_rate_limit_per_second, settings.api_rate_limit_burst
@@ -132,31 +130,3 @@ def total_hits(response: dict[str, Any] | None) -> int:
         return 0
     total = response["hits"]["total"]
     return int(total["value"] if isinstance(total, dict) else total)
-
-
-async def perform_search(resources: Resources, params: SearchParams) -> SearchResponse:
-    """Run one page of a search and shape the answer (hits, cursor, facets, interpretation)."""
-    try:
-        request = build_search(params)
-    except InvalidCursorError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-    response = await run_search(resources, request)
-    terms = interpretation(params.resolved)
-    if response is None:
-        return SearchResponse(total=0, hits=[], interpretation=terms)
-    raw_hits = response["hits"]["hits"]
-    page = raw_hits[: params.size]
-    next_cursor = encode_cursor(page[-1]["sort"]) if len(raw_hits) > params.size and page else None
-    matched = frozenset(params.resolved.entity_ids if params.resolved else ())
-    # One validation for the whole page (hits, their entities, facets) instead of a model
-    # constructor per hit and per entity; FastAPI then serialises the model once.
-    return SearchResponse.model_validate(
-        {
-            "total": total_hits(response),
-            "hits": [hit_data(hit, matched) for hit in page],
-            "next_cursor": next_cursor,
-            "took_ms": response.get("took"),
-            "facets": facets_data(response.get("aggregations")),
-            "interpretation": terms,
-        }
-    )

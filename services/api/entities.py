@@ -32,10 +32,10 @@ from services.api.deps import (
     ReadKeyDep,
     Resources,
     ResourcesDep,
-    perform_search,
     run_search,
     total_hits,
 )
+from services.api.execute import perform_search
 from services.api.search import (
     ENTITY_TYPES,
     Interval,
@@ -239,7 +239,7 @@ async def get_entity(
             "source_includes": ["entities.id", "entities.name", "entities.type", "entities.names"],
             "aggs": {
                 "languages": {"terms": {"field": "language", "size": 10}},
-                "timeline": date_histogram("published_at", interval),
+                "timeline": date_histogram("published_at", interval, stories=True),
                 "entities": {
                     "nested": {"path": "entities"},
                     # One more than asked: the entity itself is always among its co-occurrences.

@@ -51,6 +51,7 @@ SOURCE_FIELDS = [
     "entities.name",
     "entities.type",
     "trace_id",
+    "story_id",
 ]
 #: A matched entity id scores like a good title match: the article is about the thing named.
 ENTITY_BOOST = 2.0
@@ -221,11 +222,30 @@ def entity_id_aggregation(size: int) -> dict[str, Any]:
     }
 
 
-def date_histogram(field_name: str, interval: Interval) -> dict[str, Any]:
-    """Non-empty intervals only, so a wide range never yields thousands of empty buckets."""
-    return {
+def date_histogram(field_name: str, interval: Interval, stories: bool = False) -> dict[str, Any]:
+    """Non-empty intervals only, so a wide range never yields thousands of empty buckets; with
+    ``stories``, each interval also counts its stories (:func:`story_count`)."""
+    histogram: dict[str, Any] = {
         "date_histogram": {"field": field_name, "calendar_interval": interval, "min_doc_count": 1}
     }
+    if stories:
+        histogram["aggs"] = STORY_COUNT
+    return histogram
+
+
+#: Sub-aggregations counting a bucket's stories: distinct ``story_id``s, plus articles indexed
+#: before stories existed (each its own story).
+STORY_COUNT: dict[str, Any] = {
+    "stories": {"cardinality": {"field": "story_id"}},
+    "unplaced": {"missing": {"field": "story_id"}},
+}
+
+
+def story_count(bucket: dict[str, Any]) -> int | None:
+    """The stories of a bucket aggregated with :data:`STORY_COUNT` (None without them)."""
+    if "stories" not in bucket:
+        return None
+    return int(bucket["stories"]["value"]) + int(bucket.get("unplaced", {}).get("doc_count", 0))
 
 
 def build_search(params: SearchParams) -> dict[str, Any]:
@@ -272,7 +292,11 @@ def facet_buckets(aggregation: dict[str, Any] | None) -> list[FacetBucket]:
 def date_buckets(aggregation: dict[str, Any] | None) -> list[DateBucket]:
     """A date histogram as buckets with timezone-aware dates."""
     return [
-        DateBucket(date=datetime.fromtimestamp(b["key"] / 1000, UTC), count=int(b["doc_count"]))
+        DateBucket(
+            date=datetime.fromtimestamp(b["key"] / 1000, UTC),
+            count=int(b["doc_count"]),
+            stories=story_count(b),
+        )
         for b in buckets(aggregation)
     ]
 
@@ -400,7 +424,7 @@ def hit_data(raw: dict[str, Any], entity_ids: frozenset[str] = frozenset()) -> d
     """One search hit as :class:`SearchHit` input (validated by the caller, once per page).
 
     Plain dicts on purpose: a page of hits is validated in one pydantic call
-    (:func:`services.api.deps.perform_search`) instead of one model per hit and per entity.
+    (:func:`services.api.execute.perform_search`) instead of one model per hit and per entity.
     """
     source = raw.get("_source", {})
     entities = [
@@ -426,6 +450,7 @@ def hit_data(raw: dict[str, Any], entity_ids: frozenset[str] = frozenset()) -> d
         "score": raw.get("_score"),
         "highlight": mention_highlight(source, entity_ids, highlight),
         "trace_id": source.get("trace_id"),
+        "story_id": source.get("story_id"),
     }
 
 

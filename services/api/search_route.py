@@ -1,7 +1,9 @@
-"""``GET /search``: text and names in any script, filters, facets and cursor paging.
+"""``GET /search``: text, names and meaning in any script, filters, facets and cursor paging.
 
 The query is read through the knowledge base (:mod:`services.api.resolve`) so a name matches in
-every script; the Elasticsearch request is built in :mod:`services.api.search`.
+every script, and embedded (:mod:`shared.vectors`) so its meaning matches in every language;
+the requests are built in :mod:`services.api.search` and :mod:`services.api.hybrid` and run by
+:mod:`services.api.execute`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from services.api.contract import (
     check_range,
     json_example,
 )
-from services.api.deps import SEARCH_ERRORS, ReadKeyDep, ResourcesDep, perform_search
+from services.api.deps import SEARCH_ERRORS, ReadKeyDep, ResourcesDep
+from services.api.execute import perform_search
+from services.api.hybrid import SearchMode
 from services.api.resolve import QueryTooLongError
 from services.api.search import Interval, SearchParams
 from shared.models import EntityType, SearchResponse
@@ -71,6 +75,18 @@ async def search_articles(
         bool, Query(description="Include aggregations over all matching articles.")
     ] = True,
     interval: Annotated[Interval, Query(description="Date histogram interval.")] = "day",
+    mode: Annotated[
+        SearchMode,
+        Query(
+            description="hybrid: words and entities fused with meaning (an English word finds "
+            "Urdu and Hindi articles about it); lexical: words and entities only; semantic: "
+            "meaning only. Hybrid and semantic pages end after 100 hits."
+        ),
+    ] = "hybrid",
+    collapse: Annotated[
+        Literal["story"] | None,
+        Query(description="story: one hit per story (its best article), total counts stories."),
+    ] = None,
 ) -> SearchResponse:
     """Search articles by text and names in any script, with filters and facets."""
     check_range(published_from, published_to)
@@ -94,4 +110,4 @@ async def search_articles(
         facets=facets,
         interval=interval,
     )
-    return await perform_search(resources, params)
+    return await perform_search(resources, params, mode, collapse == "story")

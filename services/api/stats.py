@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 
 from services.api.contract import json_example
 from services.api.deps import SEARCH_ERRORS, ReadKeyDep, ResourcesDep, run_search, total_hits
-from services.api.search import FACET_SIZE, buckets, date_histogram, facet_buckets
+from services.api.search import FACET_SIZE, buckets, date_histogram, facet_buckets, story_count
 from shared.models import LanguageDay, PipelineStats, StatsResponse
 
 router = APIRouter(tags=["stats"])
@@ -24,8 +24,8 @@ STATS_EXAMPLE = StatsResponse(
     total_articles=3,
     days=30,
     per_language_per_day=[
-        LanguageDay(date=datetime(2025, 3, 5, tzinfo=UTC), language="hi", count=2),
-        LanguageDay(date=datetime(2025, 3, 5, tzinfo=UTC), language="ur", count=1),
+        LanguageDay(date=datetime(2025, 3, 5, tzinfo=UTC), language="hi", count=2, stories=1),
+        LanguageDay(date=datetime(2025, 3, 5, tzinfo=UTC), language="ur", count=1, stories=1),
     ],
     per_language=facet_buckets({"buckets": [{"key": "hi", "doc_count": 2}]}),
     per_source=facet_buckets({"buckets": [{"key": "example-news", "doc_count": 3}]}),
@@ -63,7 +63,7 @@ async def get_stats(
                     "aggs": {
                         "languages": {
                             "terms": {"field": "language", "size": FACET_SIZE},
-                            "aggs": {"days": date_histogram("published_at", "day")},
+                            "aggs": {"days": date_histogram("published_at", "day", stories=True)},
                         }
                     },
                 },
@@ -76,6 +76,7 @@ async def get_stats(
             date=datetime.fromtimestamp(day["key"] / 1000, UTC),
             language=str(language["key"]),
             count=int(day["doc_count"]),
+            stories=story_count(day) or 0,
         )
         for language in buckets(aggregations.get("recent", {}).get("languages"))
         for day in buckets(language.get("days"))

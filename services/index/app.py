@@ -24,11 +24,13 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
+from services.index.stories import StoryAssigner, StoryPolicy
 from shared.elastic import article_document, ensure_index, make_client, ping
 from shared.kafka import decode_headers
 from shared.models import EnrichedArticle
 from shared.settings import IndexSettings
 from shared.streaming import dead_letter, hand_back, make_app, run_worker
+from shared.vectors import model_dims
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("khabar.index")
@@ -75,6 +77,15 @@ def _before_retry(retry_state: Any) -> None:
     )
 
 
+def story_policy(settings: IndexSettings) -> StoryPolicy:
+    """The story thresholds the settings ask for."""
+    return StoryPolicy(
+        min_similarity=settings.index_story_similarity,
+        entity_similarity=settings.index_story_entity_similarity,
+        window_hours=settings.index_story_window_hours,
+    )
+
+
 class _Pending(NamedTuple):
     message: Any
     article: EnrichedArticle
@@ -93,6 +104,7 @@ class IndexWorker:
         self.enriched_topic = self._topic(settings.topics.enriched)
         self.dlq_topic = self._topic(settings.topics.dlq)
         self._es = search
+        self.stories = StoryAssigner(self.es, settings.index_alias, story_policy(settings))
         self.state.checks.append(self._search_ready)
         self.state.on_started.append(self._prepare_index)
         self.state.on_stopping.append(self._close_client)
@@ -115,7 +127,7 @@ class IndexWorker:
             wait=wait_exponential_jitter(initial=0.5, max=10), reraise=True
         ):
             with attempt:
-                await ensure_index(self.es(), self.settings.index_alias)
+                await ensure_index(self.es(), self.settings.index_alias, model_dims())
 
     async def _close_client(self) -> None:
         if self._es is not None:
@@ -140,11 +152,12 @@ class IndexWorker:
         if not pending:
             return
         BATCH_SIZE.observe(len(pending))
+        stories = await self._stories([article for _, article in pending])
         alias = self.settings.index_alias
         operations: list[dict[str, Any]] = []
-        for _, article in pending:
+        for (_, article), story in zip(pending, stories, strict=True):
             operations.append({"index": {"_index": alias, "_id": article.id}})
-            operations.append(article_document(article))
+            operations.append(article_document(article.model_copy(update={"story_id": story})))
         with tracer.start_as_current_span(
             "elasticsearch bulk",
             kind=trace.SpanKind.CLIENT,
@@ -171,6 +184,18 @@ class IndexWorker:
                 links.append(trace.Link(span_context))
             pending.append(_Pending(message, article))
         return pending, links
+
+    async def _stories(self, articles: list[EnrichedArticle]) -> list[str]:
+        """Each article's story, retried like the bulk while the search server is away."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_transient),
+            wait=wait_exponential_jitter(initial=0.2, max=10),
+            before_sleep=_before_retry,
+            reraise=True,
+        ):
+            with attempt:
+                stories = await self.stories.assign(articles)
+        return stories
 
     async def _bulk(self, operations: list[dict[str, Any]]) -> Any:
         """One bulk request, retried on transient failures until it passes."""

@@ -48,6 +48,9 @@ class FakeSearch:
                 items.append({"index": {"_id": doc_id, "status": 201}})
         return {"errors": bool(self.reject), "items": items}
 
+    async def mget(self, *, index: str, ids: list[str], source: list[str]) -> dict[str, Any]:
+        return {"docs": [{"_id": doc_id, "found": False} for doc_id in ids]}
+
 
 @dataclass
 class FakeBroker:

@@ -7,6 +7,7 @@
 import { segmentBySpans } from "./text.js";
 import {
   UI,
+  articleHref,
   capabilities,
   el,
   entityChip,
@@ -40,8 +41,44 @@ async function load() {
     return fill(app, notice(message, "error"));
   }
   const journey = el("section", { class: "panel", id: "journey" }, el("h2", {}, "Pipeline journey"), el("p", { class: "muted small" }, "Loading…"));
-  render(article, journey);
+  const related = el("section", { class: "panel", id: "related" }, el("h2", {}, "The story elsewhere"), el("p", { class: "muted small" }, "Loading…"));
+  render(article, journey, related);
   renderJourney(article, journey);
+  renderRelated(article, related);
+}
+
+const RELATIONS = [
+  ["story_other_language", "Same story, other languages"],
+  ["story_same_language", "Same story, same language"],
+  ["close_coverage", "Related coverage"],
+];
+
+/** The story's other versions and close coverage (GET /articles/{id}/related). */
+async function renderRelated(article, panel) {
+  let answer;
+  try {
+    answer = await getJSON(`/articles/${article.id}/related`, { size: 12 });
+  } catch (error) {
+    return fill(panel, el("h2", {}, "The story elsewhere"), notice(`Could not load related articles: ${error.message}`, "error"));
+  }
+  const hits = answer.hits || [];
+  const groups = RELATIONS.map(([relation, title]) => [title, hits.filter((h) => h.relation === relation)]).filter(([, list]) => list.length);
+  fill(
+    panel,
+    el("h2", {}, "The story elsewhere"),
+    groups.length
+      ? groups.map(([title, list]) => [
+          el("h3", { class: "small" }, title),
+          el(
+            "ul",
+            { class: "related" },
+            list.map((h) =>
+              el("li", { dataset: { relation: h.relation, language: h.language } }, languageBadge(h.language), " ", el("a", { href: articleHref(h.id), ...langAttrs(h.language, h.script) }, h.title || "(untitled)")),
+            ),
+          ),
+        ])
+      : el("p", { class: "muted small" }, "No other coverage of this story yet."),
+  );
 }
 
 /** Every mention of every entity, as spans per field. */
@@ -73,7 +110,7 @@ function marked(text, spans) {
   );
 }
 
-function render(article, journey) {
+function render(article, journey, related) {
   document.title = `${article.title || "Article"} · Khabar`;
   const spans = spansByField(article);
   const attrs = langAttrs(article.language, article.script);
@@ -130,6 +167,7 @@ function render(article, journey) {
             ? el("div", { class: "chips" }, entities.map((e) => entityChip(e, e.mentions?.length || 0)))
             : el("p", { class: "muted small" }, "No entities found."),
         ),
+        related,
       ),
     ),
   );

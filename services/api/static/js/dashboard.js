@@ -65,7 +65,7 @@ fill(
     { class: "grid-2" },
     el("section", { class: "panel" }, el("h2", {}, "Indexed per minute (live)"), throughputChart),
     el("section", { class: "panel" }, el("h2", {}, "Per-stage latency · median / p95"), stages),
-    el("section", { class: "panel" }, el("h2", {}, "Articles per language per day"), perDayChart),
+    el("section", { class: "panel" }, el("h2", {}, "Stories per language per day"), perDayChart),
     el("section", { class: "panel" }, el("h2", {}, "Languages"), languages, el("h2", { style: { marginTop: "1rem" } }, "Sources"), sources),
     el("section", { class: "panel" }, el("h2", {}, "Just indexed"), feed),
   ),
@@ -147,7 +147,8 @@ function renderPerDay(rows) {
   if (!rows.length) return fill(perDayChart, el("p", { class: "muted small" }, "No articles published in the last 30 days."));
   const days = [...new Set(rows.map((r) => r.date))].sort();
   const langs = [...new Set(rows.map((r) => r.language))].sort();
-  const counts = new Map(rows.map((r) => [`${r.date}|${r.language}`, r.count]));
+  // stories, not copies: the same story in three languages is one per language, not three
+  const counts = new Map(rows.map((r) => [`${r.date}|${r.language}`, r.stories ?? r.count]));
   timeChart(
     perDayChart,
     days.map(epoch),

@@ -158,9 +158,10 @@ function render(detail, articles) {
       ),
     ),
   );
-  const { buckets } = rebucket(detail.timeline);
+  // stories, not copies: one story covered in three languages is counted once
+  const { buckets } = rebucket((detail.timeline || []).map((b) => ({ ...b, count: b.stories ?? b.count })));
   if (buckets.length) {
-    timeChart(timeline, buckets.map((b) => epoch(b.date)), [{ label: "articles", values: buckets.map((b) => b.count) }], { bars: true });
+    timeChart(timeline, buckets.map((b) => epoch(b.date)), [{ label: "stories", values: buckets.map((b) => b.count) }], { bars: true });
   } else {
     fill(timeline, el("p", { class: "muted small" }, "No dated mentions."));
   }

@@ -7,6 +7,7 @@
 import { directionOf, highlightTerms, rebucket, textDirection } from "./text.js";
 import {
   UI,
+  alsoIn,
   articleHref,
   capabilities,
   el,
@@ -29,7 +30,7 @@ import {
 } from "./ui.js";
 
 const LIST_KEYS = ["lang", "entity", "type", "source"];
-const SCALAR_KEYS = ["q", "from", "to", "sort"];
+const SCALAR_KEYS = ["q", "from", "to", "sort", "collapse"];
 const PAGE_SIZE = 20;
 const EXAMPLES = [
   ["پاکستان", "ur"],
@@ -80,6 +81,7 @@ function apiParams(state, cursor) {
     from: apiDate(state.from, false),
     to: apiDate(state.to, true),
     sort: state.sort || null,
+    collapse: state.collapse || null,
     size: PAGE_SIZE,
     facets: cursor ? null : "true",
     cursor,
@@ -114,6 +116,8 @@ const sort = el(
   el("option", { value: "" }, "Best match"),
   el("option", { value: "date" }, "Newest first"),
 );
+const perStory = el("input", { type: "checkbox", id: "collapse" });
+const perStoryLabel = el("label", { class: "toggle small", for: "collapse" }, perStory, " One per story");
 const facets = el("aside", { class: "facets", id: "facets", "aria-label": "Refine" });
 const results = el("section", { class: "results", id: "results", "aria-label": "Results" });
 
@@ -133,7 +137,7 @@ fill(
     ),
     suggestions,
   ),
-  el("div", { class: "controls" }, summary, active, sort),
+  el("div", { class: "controls" }, summary, active, perStoryLabel, sort),
   el("div", { class: "layout" }, facets, results),
 );
 
@@ -142,6 +146,7 @@ form.addEventListener("submit", (event) => {
   navigate({ ...readState(), q: input.value.trim() });
 });
 sort.addEventListener("change", () => navigate({ ...readState(), sort: sort.value }));
+perStory.addEventListener("change", () => navigate({ ...readState(), collapse: perStory.checked ? "story" : "" }));
 input.addEventListener("input", () => {
   input.dir = textDirection(input.value);
   suggest(input.value.trim());
@@ -176,6 +181,7 @@ async function run() {
   input.value = state.q;
   input.dir = textDirection(state.q);
   sort.value = state.sort === "date" ? "date" : "";
+  perStory.checked = state.collapse === "story";
   document.title = state.q ? `${state.q} · Khabar` : "Khabar — search news in Urdu, Hindi and English";
   renderActive(state);
   fill(summary, "Searching…");
@@ -234,7 +240,9 @@ function renderActive(state) {
 function renderResults(state, answer, appending) {
   const hits = answer.hits || [];
   const took = answer.took_ms != null ? ` in ${answer.took_ms} ms` : "";
-  fill(summary, `${formatNumber(answer.total)} article${answer.total === 1 ? "" : "s"}${took}`);
+  const unit = state.collapse === "story" ? "stor" : "article";
+  const plural = state.collapse === "story" ? (answer.total === 1 ? "y" : "ies") : answer.total === 1 ? "" : "s";
+  fill(summary, `${formatNumber(answer.total)} ${unit}${plural}${took}`);
   const cards = hits.map(resultCard);
   if (appending) {
     results.querySelector(".more")?.remove();
@@ -292,6 +300,12 @@ function resultCard(hit) {
     hit.entities?.length
       ? el("div", { class: "chips entities", dir: attrs.dir }, hit.entities.map((e) => entityChip(e)))
       : null,
+    el(
+      "div",
+      { class: "story", lang: "en", dir: "ltr" },
+      alsoIn(hit.story, hit.language, hit.id),
+      hit.story?.articles > 1 ? el("span", { class: "muted small" }, `${hit.story.articles} articles in this story`) : null,
+    ),
   );
 }
 

@@ -9,7 +9,22 @@ export const UI = "/ui";
 const LANGUAGE_NAMES = { ur: "Urdu · اردو", hi: "Hindi · हिन्दी", en: "English" };
 const TYPE_NAMES = { PER: "People", ORG: "Organisations", LOC: "Places", MISC: "Other" };
 
+const NATIVE_NAMES = { ur: "اردو", hi: "हिन्दी", en: "English" };
+
 export const languageName = (code) => LANGUAGE_NAMES[code] || (code || "unknown").toUpperCase();
+/** A language's name in itself: اردو, हिन्दी, English. */
+export const nativeName = (code) => NATIVE_NAMES[code] || (code || "unknown").toUpperCase();
+
+/** "Also in اردو · हिन्दी": links to the story's first article in each other language. */
+export function alsoIn(story, language, id) {
+  const others = (story?.versions || []).filter((v) => v.language !== language && v.id !== id);
+  if (!others.length) return null;
+  const links = others.flatMap((v, i) => [
+    i ? " · " : null,
+    el("a", { href: articleHref(v.id), lang: v.language, dir: directionOf(v.language), title: v.title || "" }, nativeName(v.language)),
+  ]);
+  return el("p", { class: "also-in small" }, "Also in ", links);
+}
 export const typeName = (type) => TYPE_NAMES[type] || type;
 
 /** Create an element: el("a", {href, class: "x", dataset: {…}}, child, "text", …). */

@@ -1,0 +1,140 @@
+"""Story assignment with a fake search server: who joins whom, and what stays put."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.index.stories import StoryAssigner, StoryPolicy, knn_request
+from shared.models import EnrichedArticle, Entity
+
+POLICY = StoryPolicy(min_similarity=0.8, entity_similarity=0.6, window_hours=48)
+T0 = datetime(2025, 5, 3, 9, 0, tzinfo=UTC)
+
+
+def _unit(angle: float) -> list[float]:
+    """A unit vector in the plane at ``angle`` radians: cos(a - b) is the similarity."""
+    return [math.cos(angle), math.sin(angle), 0.0]
+
+
+def _article(
+    n: int, angle: float | None, entities: tuple[str, ...] = (), hours: float = 0.0
+) -> EnrichedArticle:
+    return EnrichedArticle(
+        id=f"{n:032x}",
+        body=f"article {n}",
+        language="ur",
+        published_at=T0 + timedelta(hours=hours),
+        vector=None if angle is None else _unit(angle),
+        entities=[Entity(id=e, type="LOC", name=e) for e in entities],
+    )
+
+
+@dataclass
+class FakeIndex:
+    """Indexed documents: story ids, entity ids and vectors; kNN by exact cosine."""
+
+    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    searches: int = 0
+
+    def add(self, article: EnrichedArticle, story: str) -> None:
+        self.docs[article.id] = {
+            "id": article.id,
+            "story_id": story,
+            "entity_ids": sorted(e.id for e in article.entities),
+            "vector": article.vector,
+        }
+
+    async def mget(self, *, index: str, ids: list[str], source: list[str]) -> dict[str, Any]:
+        return {
+            "docs": [
+                {"_id": i, "found": True, "_source": {"story_id": self.docs[i]["story_id"]}}
+                if i in self.docs
+                else {"_id": i, "found": False}
+                for i in ids
+            ]
+        }
+
+    async def msearch(self, *, index: str, searches: list[dict[str, Any]]) -> dict[str, Any]:
+        responses = []
+        for body in searches[1::2]:
+            self.searches += 1
+            query = body["knn"]["query_vector"]
+            hits = [
+                {
+                    "_id": i,
+                    "_score": (1 + sum(a * b for a, b in zip(query, d["vector"], strict=True))) / 2,
+                    "_source": {k: d[k] for k in ("id", "story_id", "entity_ids")},
+                }
+                for i, d in self.docs.items()
+            ]
+            hits.sort(key=lambda h: -h["_score"])
+            responses.append({"hits": {"hits": hits[: body["size"]]}})
+        return {"responses": responses}
+
+
+@pytest.fixture
+def index() -> FakeIndex:
+    return FakeIndex()
+
+
+def _assigner(index: FakeIndex) -> StoryAssigner:
+    return StoryAssigner(lambda: index, "articles", POLICY)  # type: ignore[arg-type, return-value]
+
+
+async def test_a_close_neighbour_in_the_index_shares_its_story(index: FakeIndex) -> None:
+    first = _article(1, 0.0)
+    index.add(first, first.id)
+    close, far = _article(2, 0.3), _article(3, 1.2)  # cos 0.955 and 0.362
+    assert await _assigner(index).assign([close, far]) == [first.id, far.id]
+
+
+async def test_a_weaker_link_needs_a_shared_entity(index: FakeIndex) -> None:
+    first = _article(1, 0.0, entities=("geo:PK",))
+    index.add(first, first.id)
+    # cos(0.8) = 0.697: between the two thresholds
+    sharing = _article(2, 0.8, entities=("geo:PK", "geo:CN"))
+    not_sharing = _article(3, 0.8, entities=("geo:IN",))
+    without = _article(4, 0.8)
+    assigner = _assigner(index)  # one at a time: batch mates would join each other
+    stories = [(await assigner.assign([a]))[0] for a in (sharing, not_sharing, without)]
+    assert stories == [first.id, not_sharing.id, without.id]
+
+
+async def test_articles_of_one_batch_join_each_other(index: FakeIndex) -> None:
+    urdu, hindi, english = _article(1, 0.0), _article(2, 0.1), _article(3, 0.2)
+    assert await _assigner(index).assign([urdu, hindi, english]) == [urdu.id] * 3
+
+
+async def test_a_redelivered_article_keeps_its_story(index: FakeIndex) -> None:
+    first, second = _article(1, 0.0), _article(2, 0.05)
+    index.add(first, first.id)
+    index.add(second, "f" * 32)  # given another story when it was first indexed
+    assert await _assigner(index).assign([second]) == ["f" * 32]
+    assert index.searches == 0  # nothing to look up for an article already placed
+
+
+async def test_an_article_without_a_vector_is_a_story_of_its_own(index: FakeIndex) -> None:
+    index.add(_article(1, 0.0), "1" * 32)
+    lonely = _article(2, None)
+    assert await _assigner(index).assign([lonely]) == [lonely.id]
+
+
+async def test_batch_mates_far_apart_in_time_stay_apart(index: FakeIndex) -> None:
+    early, late = _article(1, 0.0), _article(2, 0.0, hours=100)
+    assert await _assigner(index).assign([early, late]) == [early.id, late.id]
+
+
+def test_the_neighbour_search_stays_inside_the_window_and_skips_the_article() -> None:
+    request = knn_request(_article(7, 0.0), POLICY)
+    window = request["knn"]["filter"]["bool"]
+    assert window["must_not"] == {"ids": {"values": [f"{7:032x}"]}}
+    published = window["should"][0]["range"]["published_at"]
+    assert published == {
+        "gte": (T0 - timedelta(hours=48)).isoformat(),
+        "lte": (T0 + timedelta(hours=48)).isoformat(),
+    }
