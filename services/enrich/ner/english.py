@@ -14,8 +14,10 @@ and should win when both fire.
 from __future__ import annotations
 
 import re
+from itertools import compress
+from typing import cast
 
-from .tokenize import sentences, tokenize
+from .tokenize import sentence_starts, tokenize_words
 
 __all__ = ["tag"]
 
@@ -118,33 +120,59 @@ def _written_as_name(text: str, word: str) -> bool:
     return False
 
 
+#: word -> whether it is capitalised (news vocabulary repeats, so tagging reads this table with
+#: one C-level ``map`` per text instead of calling :func:`_is_capitalised` per token, and visits
+#: only the capitalised tokens; with the compiled tokeniser, English tagging of the benchmark's
+#: leads went from 0.55 to ~0.4 ms an article, measured)
+_CAPITALISED: dict[str, bool] = {}
+_MAX_CACHED_WORDS = 200_000
+
+
+def _capitalised(words: list[str]) -> list[bool]:
+    flags = list(map(_CAPITALISED.get, words))
+    if None in flags:
+        if len(_CAPITALISED) > _MAX_CACHED_WORDS:
+            _CAPITALISED.clear()
+        for k, word in enumerate(words):
+            if flags[k] is None:
+                flags[k] = _CAPITALISED[word] = _is_capitalised(word)
+    return cast(list[bool], flags)
+
+
 def tag(text: str) -> list[tuple[int, int, str, float]]:
     """``(start, end, type, score)`` candidates for PER/ORG/LOC in English ``text``."""
     result: list[tuple[int, int, str, float]] = []
-    for sentence in sentences(text, tokenize(text)):
-        words = [text[s:e] for s, e in sentence]
-        lowered = [w.lower() for w in words]
-        i = 0
+    starts, ends, all_words, breaks = tokenize_words(text)
+    bounds = sentence_starts(text, starts, ends, all_words, breaks)
+    all_capitalised = _capitalised(all_words)
+    all_lowered = list(map(str.lower, all_words))
+    for first, stop in zip(bounds, bounds[1:], strict=False):
+        capitalised = all_capitalised[first:stop]
+        if True not in capitalised:
+            continue
+        sentence = list(zip(starts[first:stop], ends[first:stop], strict=True))
+        words = all_words[first:stop]
+        lowered = all_lowered[first:stop]
         size = len(words)
-        while i < size:
-            if not _is_capitalised(words[i]):
-                i += 1
-                continue
+        j = 0
+        # runs start only at capitalised words: visit those, not every token
+        for i in compress(range(size), capitalised):
+            if i < j:
+                continue  # inside the previous run
             j = i + 1
             while j < size:
-                if _is_capitalised(words[j]):
+                if capitalised[j]:
                     j += 1
                 elif (
                     lowered[j] in _CONNECTORS
                     and j + 1 < size
-                    and _is_capitalised(words[j + 1])
+                    and capitalised[j + 1]
                     and not (lowered[j] in {"-", "'", "’"} and sentence[j][0] != sentence[j - 1][1])
                 ):
                     j += 2
                 else:
                     break
             _emit(text, sentence, words, lowered, i, j, result)
-            i = j
     return result
 
 
@@ -174,7 +202,7 @@ def _emit(
     if i >= j:
         return
     run = lowered[i:j]
-    if j - i > 2 and "and" in run and not any(w in _ORG_CUES for w in run):
+    if j - i > 2 and "and" in run and _ORG_CUES.isdisjoint(run):
         # "Sergio Aguero and Raheem Sterling" is two names; "Ministry of Law and Justice" one
         cut = i + run.index("and")
         _emit(text, sentence, words, lowered, i, cut, result)
@@ -202,9 +230,9 @@ def _emit(
     score = 0.4
     if run[-1] in _LOC_CUES and not single:  # "Islamabad International Airport"
         kind, score = "LOC", 0.6
-    elif any(w in _ORG_CUES for w in run) or (run[-1] == "international" and not single):
+    elif not _ORG_CUES.isdisjoint(run) or (run[-1] == "international" and not single):
         kind, score = "ORG", 0.6  # "Amnesty International"
-    elif any(w in _LOC_CUES for w in run) or " ".join(run) in _PLACES or run[-1] in _PLACES:
+    elif not _LOC_CUES.isdisjoint(run) or " ".join(run) in _PLACES or run[-1] in _PLACES:
         kind, score = "LOC", 0.6
     elif titled:
         kind, score = "PER", 0.65

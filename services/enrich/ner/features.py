@@ -30,10 +30,17 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from shared.names import name_key
 
-__all__ = ["FeatureExtractor", "frequency_buckets", "gazetteer_tags", "normalize_word"]
+__all__ = [
+    "FeatureExtractor",
+    "frequency_buckets",
+    "gazetteer_prefixes",
+    "gazetteer_tags",
+    "normalize_word",
+]
 
 _DEVANAGARI_NUKTA = "\u093c"
 # Precomposed nukta letters (क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़) decompose under NFD; dropping the nukta merges
@@ -106,6 +113,7 @@ def gazetteer_tags(
     first_len: Mapping[str, int],
     stops: Sequence[int] | None = None,
     starts: Iterable[int] | None = None,
+    prefixes: AbstractSet[str] | None = None,
 ) -> list[str]:
     """BIO gazetteer tags (``B-LOC:city``) of normalised words, or ``""``.
 
@@ -114,6 +122,11 @@ def gazetteer_tags(
     right, never overlapping.  ``stops[i]`` is where word ``i``'s sentence ends (no match runs
     past it); without it the words are one sentence.  ``starts``, when the caller knows them,
     are the positions (ascending) whose word begins some n-gram: only those are tried.
+    ``prefixes`` (every proper prefix of two words or more of an n-gram, see
+    :func:`gazetteer_prefixes`) lets a match grow word by word only while it can still become an
+    n-gram, instead of trying every length down from the longest: the same answer with fewer
+    lookups (most words that start an n-gram start none there; Urdu leads: 110 -> 94 us an
+    article, measured).
     """
     size = len(normalized)
     tags = [""] * size
@@ -127,16 +140,65 @@ def gazetteer_tags(
         if not longest or i < next_free:
             continue
         stop = size if stops is None else stops[i]
-        for length in range(min(longest, stop - i), 0, -1):
-            key = normalized[i] if length == 1 else " ".join(normalized[i : i + length])
-            value = gazetteer.get(key)
-            if value is not None:
-                tags[i] = "B-" + value
-                for k in range(i + 1, i + length):
-                    tags[k] = "I-" + value
-                next_free = i + length
-                break
+        limit = min(longest, stop - i)
+        length, value = (
+            _longest_downwards(normalized, gazetteer, i, limit)
+            if prefixes is None
+            else _longest_upwards(normalized, gazetteer, prefixes, i, limit)
+        )
+        if value is not None:
+            tags[i] = "B-" + value
+            for k in range(i + 1, i + length):
+                tags[k] = "I-" + value
+            next_free = i + length
     return tags
+
+
+def _longest_downwards(
+    normalized: Sequence[str], gazetteer: Mapping[str, str], i: int, limit: int
+) -> tuple[int, str | None]:
+    """The longest n-gram at word ``i`` of at most ``limit`` words: every length, longest first."""
+    for length in range(limit, 0, -1):
+        key = normalized[i] if length == 1 else " ".join(normalized[i : i + length])
+        value = gazetteer.get(key)
+        if value is not None:
+            return length, value
+    return 0, None
+
+
+def _longest_upwards(
+    normalized: Sequence[str],
+    gazetteer: Mapping[str, str],
+    prefixes: AbstractSet[str],
+    i: int,
+    limit: int,
+) -> tuple[int, str | None]:
+    """:func:`_longest_downwards` growing the match while it is a prefix of some n-gram."""
+    if limit <= 0:
+        return 0, None
+    key = normalized[i]
+    value = gazetteer.get(key)
+    found = (1, value) if value is not None else (0, None)
+    for length in range(2, limit + 1):
+        word = normalized[i + length - 1]
+        if " " in word:  # word boundaries no longer follow the spaces: try every length
+            return _longest_downwards(normalized, gazetteer, i, limit)
+        key = key + " " + word
+        value = gazetteer.get(key)
+        if value is not None:
+            found = (length, value)
+        if key not in prefixes:
+            break
+    return found
+
+
+def gazetteer_prefixes(gazetteer: Iterable[str]) -> frozenset[str]:
+    """Every proper prefix of two words or more of the n-grams in ``gazetteer``."""
+    prefixes: set[str] = set()
+    for key in gazetteer:
+        words = key.split(" ")
+        prefixes.update(" ".join(words[:length]) for length in range(2, len(words)))
+    return frozenset(prefixes)
 
 
 class FeatureExtractor:
@@ -170,6 +232,7 @@ class FeatureExtractor:
             first, _, rest = key.partition(" ")
             length = rest.count(" ") + 2 if rest else 1
             self._first_len[first] = max(self._first_len.get(first, 0), length)
+        self._prefixes = gazetteer_prefixes(self._gazetteer)
         self._max_cache = max_cache
         # word -> (normalised form, features at offsets 0, -1, +1, -2, +2)
         self._cache: dict[
@@ -249,7 +312,18 @@ class FeatureExtractor:
         """Gazetteer tags of normalised words (see :func:`gazetteer_tags`; ``[]`` without one)."""
         if not self._gazetteer:
             return []
-        return gazetteer_tags(normalized, self._gazetteer, self._first_len, stops, starts)
+        return gazetteer_tags(
+            normalized, self._gazetteer, self._first_len, stops, starts, self._prefixes
+        )
+
+    def gazetteer_heads(self) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """The one-word n-grams, and the first two words of every longer n-gram: a match can
+        only start at one of the first or before the second word of one of the pairs."""
+        singles = frozenset(key for key in self._gazetteer if " " not in key)
+        pairs = frozenset(
+            (words[0], words[1]) for key in self._gazetteer if len(words := key.split(" ")) > 1
+        )
+        return singles, pairs
 
     def longest_gazetteer_match(self, normalized: str) -> int:
         """Words in the longest gazetteer n-gram that starts with this word (0: none)."""
