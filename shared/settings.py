@@ -151,16 +151,19 @@ class IndexSettings(KhabarSettings):
         "latency when the chain is not busy (a busy chain fills batches sooner).",
     )
     index_story_similarity: float = Field(
-        default=0.80,
+        default=0.70,
         ge=-1.0,
         le=1.0,
         description="Cosine similarity at which an article joins its nearest neighbour's story.",
     )
     index_story_entity_similarity: float = Field(
-        default=0.70,
+        default=0.60,
         ge=-1.0,
         le=1.0,
-        description="The lower similarity that suffices when the two articles share an entity.",
+        description="The lower similarity that suffices when the two articles share entities.",
+    )
+    index_story_shared_entities: int = Field(
+        default=2, ge=1, description="How many entity ids the lower similarity needs in common."
     )
     index_story_window_hours: float = Field(
         default=72.0, gt=0, description="Stories join articles dated this close to each other."
@@ -185,7 +188,7 @@ class ApiSettings(KhabarSettings):
     )
     api_max_query_words: int = Field(default=32, ge=1, le=256)
     api_semantic_min_similarity: float = Field(
-        default=0.5,
+        default=0.2,
         ge=-1.0,
         le=1.0,
         description="Cosine similarity below which a kNN neighbour is not a semantic match.",

@@ -178,18 +178,28 @@ class StaticEmbedder:
         """The vectors' length."""
         return int(self.rows.shape[1])
 
-    def embed(self, text: str) -> Vector | None:
-        """The L2-normalised sum of the text's piece rows; None when fewer than
-        :data:`MIN_PIECES` piece carries letters (empty text, emoji, punctuation, digits)."""
+    def piece_sum(self, text: str) -> Vector | None:
+        """The sum of the text's piece rows; None when fewer than :data:`MIN_PIECES` piece
+        carries letters (empty text, emoji, punctuation, digits)."""
         ids = self.tokenizer.encode(text)
         if not ids or int(self._meaningful[ids].sum()) < MIN_PIECES:
             return None
-        vector: Vector = self.scales[ids] @ self.rows[ids].astype(np.float32)
-        norm = float(np.sqrt(vector @ vector))
-        if not math.isfinite(norm) or norm == 0.0:
-            return None
-        vector *= 1.0 / norm
-        return vector
+        total: Vector = self.scales[ids] @ self.rows[ids].astype(np.float32)
+        return total
+
+    def embed(self, text: str) -> Vector | None:
+        """The text's unit vector: its pieces' rows summed and L2-normalised."""
+        return _unit(self.piece_sum(text))
+
+
+def _unit(vector: Vector | None) -> Vector | None:
+    if vector is None:
+        return None
+    norm = float(np.sqrt(vector @ vector))
+    if not math.isfinite(norm) or norm == 0.0:
+        return None
+    unit: Vector = vector / norm
+    return unit
 
 
 @functools.cache
@@ -214,29 +224,27 @@ def article_text(title: str | None, body: str, lead_chars: int = LEAD_CHARS) -> 
     return f"{title}\n{lead}" if title else lead
 
 
-def article_vector(embedder: Embedder, title: str | None, body: str) -> Vector | None:
-    """An article's vector: the headline's and the headline-and-lead's, summed and normalised.
+def article_vector(embedder: StaticEmbedder, title: str | None, body: str) -> Vector | None:
+    """An article's vector: the headline's and the headline-and-lead's unit vectors, summed and
+    normalised.
 
     The headline alone is what cross-lingual search matches best, the lead says what the story
     is; summing both placed an English headline's Urdu or Hindi version in the top 5 for 0.97 of
-    the NTREX stories against 0.90 for the joined text (``tools/eval_vectors.py``, "mix").
+    the NTREX stories against 0.90 for the joined text (``tools/eval_vectors.py``, "mix"). Each
+    text is tokenised once: the headline-and-lead sum is the headline's plus the lead's.
     """
-    parts = [
-        v
-        for v in (embedder.embed(title or ""), embedder.embed(article_text(title, body)))
-        if v is not None
-    ]
-    if not parts:
-        return None
-    total: Vector = np.sum(parts, axis=0)
-    norm = float(np.sqrt(total @ total))
-    if not math.isfinite(norm) or norm == 0.0:
-        return None
-    return total / norm
+    headline = embedder.piece_sum(title) if title else None
+    lead_text = article_text(None, body)
+    lead = embedder.piece_sum(lead_text) if lead_text else None
+    joined = lead if headline is None else headline if lead is None else headline + lead
+    parts = [v for v in (_unit(headline), _unit(joined)) if v is not None]
+    return _unit(np.sum(parts, axis=0)) if parts else None
 
 
 def as_list(vector: Vector | None) -> list[float] | None:
     """A vector as the JSON-friendly list the event contract carries (6 significant digits)."""
     if vector is None:
         return None
-    return [round(float(x), 6) for x in vector]
+    # numpy's rounding then one tolist(): 8 µs for 256 values against 125 µs for a round() each
+    rounded: list[float] = np.round(vector.astype(np.float64), 6).tolist()
+    return rounded

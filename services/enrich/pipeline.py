@@ -8,7 +8,9 @@ all call the same code. Steps, each timed into ``timings_ms``:
 3. publication date from the dateline, never in the future (``dates``);
 4. entities: knowledge-base matches (``kb``) and the statistical tagger (``ner``) over title and
    body, linked to KB ids where possible, otherwise to a cross-script name id (``names``), so
-   the Hindi and Urdu spellings of a new name are one entity.
+   the Hindi and Urdu spellings of a new name are one entity;
+5. vector: the headline and lead as one multilingual unit vector (``shared.vectors``), or the
+   ``no_vector`` flag when the text carries nothing to place.
 
 Entity extraction is pluggable: anything with ``extract(field, text, language)`` returning
 :class:`Candidate` objects can be added to ``Enricher.extractors``.
@@ -45,6 +47,7 @@ from shared.models import (
     utc_now,
 )
 from shared.telemetry import current_trace_id
+from shared.vectors import StaticEmbedder, article_vector, as_list, shared_embedder
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,8 +473,10 @@ class Enricher:
         extractors: Sequence[Extractor] | None = None,
         max_chars: int = 200_000,
         ner_max_chars: int = 2_000,
+        embedder: StaticEmbedder | None = None,
     ) -> None:
         self.kb = kb or KnowledgeBase.load()
+        self.embedder = embedder or shared_embedder()
         self.tagger = tagger or NerTagger.load()
         self.extractors: list[Extractor] = list(
             extractors
@@ -529,6 +534,11 @@ class Enricher:
         entities = _ENTITIES.validate_python(entity_fields(candidates, detected.language))
         lap("entities")
 
+        vector = article_vector(self.embedder, title, body)
+        if vector is None:
+            flags.append("no_vector")
+        lap("vector")
+
         return EnrichedArticle(
             id=raw.id,
             url=raw.url,
@@ -545,4 +555,5 @@ class Enricher:
             flags=sorted(set(flags)),
             trace_id=current_trace_id(),
             timings_ms=timings,
+            vector=as_list(vector),
         )

@@ -12,7 +12,9 @@ import pytest
 from services.index.stories import StoryAssigner, StoryPolicy, knn_request
 from shared.models import EnrichedArticle, Entity
 
-POLICY = StoryPolicy(min_similarity=0.8, entity_similarity=0.6, window_hours=48)
+POLICY = StoryPolicy(
+    min_similarity=0.8, entity_similarity=0.6, min_shared_entities=1, window_hours=48
+)
 T0 = datetime(2025, 5, 3, 9, 0, tzinfo=UTC)
 
 
