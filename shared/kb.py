@@ -368,7 +368,6 @@ class KnowledgeBase:
         else:
             starts, ends = tokens[0], tokens[1]
         index = self._index
-        case = self._case
         found: list[tuple[int, int, tuple[tuple[int, float], ...]]] = []
         next_free = 0
         for position, minus_length, key in ordered:
@@ -377,15 +376,18 @@ class KnowledgeBase:
             length = -minus_length
             start = starts[position]
             end = ends[position + length - 1]
-            if key in case and not self._case_ok(key, text[start:end]):
-                continue
-            bounds = balanced_span(text, start, end)  # "जनता दल (यूनाइटेड)"
+            bounds = self._accepted(key, text, start, end)
             if bounds is None:
                 continue
-            start, end = bounds
-            found.append((start, end, index[key]))
+            found.append((*bounds, index[key]))
             next_free = position + length
         return self._resolve(text, found)
+
+    def _accepted(self, key: str, text: str, start: int, end: int) -> tuple[int, int] | None:
+        """A match's bounds once its case rule passes and its brackets balance, else None."""
+        if key in self._case and not self._case_ok(key, text[start:end]):
+            return None
+        return balanced_span(text, start, end)  # "जनता दल (यूनाइटेड)"
 
     def _find_by_ngrams(self, text: str, pieces: list[str], keys: list[str]) -> list[GazetteerHit]:
         """:meth:`find_mentions` by trying token n-grams at every token that starts a key."""
@@ -413,13 +415,10 @@ class KnowledgeBase:
             for length, key in reversed(matched):  # the longest that passes its case rule
                 start = offsets[2 * position + 1]
                 end = offsets[2 * (position + length)]
-                if key in self._case and not self._case_ok(key, text[start:end]):
-                    continue
-                bounds = balanced_span(text, start, end)  # "जनता दल (यूनाइटेड)"
+                bounds = self._accepted(key, text, start, end)
                 if bounds is None:
                     continue
-                start, end = bounds
-                found.append((start, end, index[key]))
+                found.append((*bounds, index[key]))
                 next_free = position + length
                 break
         return self._resolve(text, found)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, NamedTuple
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple, TypeVar
 
 from elasticsearch import ApiError, AsyncElasticsearch, ConnectionTimeout
 from elasticsearch import ConnectionError as EsConnectionError
@@ -33,6 +34,7 @@ from shared.streaming import dead_letter, hand_back, make_app, run_worker
 from shared.vectors import model_dims
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 tracer = trace.get_tracer("khabar.index")
 
 DOCUMENTS = Counter("index_documents_total", "Documents written", ["language"])
@@ -85,6 +87,19 @@ def story_policy(settings: IndexSettings) -> StoryPolicy:
         min_shared_entities=settings.index_story_shared_entities,
         window_hours=settings.index_story_window_hours,
     )
+
+
+async def _until_it_passes(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, retried with capped exponential backoff while the failure is transient."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(_transient),
+        wait=wait_exponential_jitter(initial=0.2, max=10),
+        before_sleep=_before_retry,
+        reraise=True,
+    ):
+        with attempt:
+            result = await call()
+    return result
 
 
 class _Pending(NamedTuple):
@@ -188,27 +203,14 @@ class IndexWorker:
 
     async def _stories(self, articles: list[EnrichedArticle]) -> list[str]:
         """Each article's story, retried like the bulk while the search server is away."""
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_transient),
-            wait=wait_exponential_jitter(initial=0.2, max=10),
-            before_sleep=_before_retry,
-            reraise=True,
-        ):
-            with attempt:
-                stories = await self.stories.assign(articles)
-        return stories
+        return await _until_it_passes(lambda: self.stories.assign(articles))
 
     async def _bulk(self, operations: list[dict[str, Any]]) -> Any:
         """One bulk request, retried on transient failures until it passes."""
         started = time.perf_counter()
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_transient),
-            wait=wait_exponential_jitter(initial=0.2, max=10),
-            before_sleep=_before_retry,
-            reraise=True,
-        ):
-            with attempt:
-                response = await self.es().bulk(operations=operations, refresh=False)
+        response = await _until_it_passes(
+            lambda: self.es().bulk(operations=operations, refresh=False)
+        )
         BULK_SECONDS.observe(time.perf_counter() - started)
         BACKEND_UP.set(1)
         return response
