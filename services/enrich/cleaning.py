@@ -518,6 +518,48 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
             flags.append("no_title")
         return CleanedPage(given_title or None, "", None, (), tuple(flags)), lines
 
+    _mark_furniture(lines)
+    latin_page = _main_script_latin(lines)
+    paragraphs = [i for i, line in enumerate(lines) if line.furniture is None and line.paragraph]
+    first_para = paragraphs[0] if paragraphs else len(lines)
+    _mark_link_lists(lines, first_para)
+    paragraphs = [i for i in paragraphs if lines[i].furniture is None]
+    last_para = paragraphs[-1] if paragraphs else -1
+
+    headline_index = _headline(lines, given_title, paragraphs, first_para)
+    title_out = given_title
+    if headline_index is not None and not given_title:
+        title_out = lines[headline_index].text
+        flags.append("title_inferred")
+    if title_out is None:
+        flags.append("no_title")
+
+    dateline, dateline_index = _mark_top_zone(lines, first_para, headline_index, latin_page)
+    if dateline is None:
+        dateline = _dateline_elsewhere(lines, paragraphs)
+    # Bottom zone: short lines after the last paragraph are footer.
+    for i in range(last_para + 1, len(lines)):
+        line = lines[i]
+        if line.furniture is None and i != headline_index and i != dateline_index:
+            if line.words <= _SHORT_WORDS or not line.sentence_end:
+                line.furniture = "footer"
+
+    skip = {i for i in (headline_index, dateline_index) if i is not None}
+    body_parts, removed = _body(lines, skip, title_out, first_para)
+    body = "\n\n".join(body_parts)
+    if not body:
+        flags.append("empty_body")
+        if removed:
+            flags.append("furniture_only")
+    if headline_index is not None:
+        lines[headline_index].furniture = "title"
+    if dateline_index is not None:
+        lines[dateline_index].furniture = "dateline"
+    return CleanedPage(title_out, body, dateline, tuple(removed), tuple(flags)), lines
+
+
+def _mark_furniture(lines: list[_Line]) -> None:
+    """Copyright, caption, cookie and social lines, and menu runs."""
     # Copyright, caption and cookie lines are never long paragraphs: look for their keywords
     # in the short lines only.
     folded_short = "\n".join(line.text for line in lines if line.words <= 80).casefold()
@@ -530,12 +572,9 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
         line.furniture = _furniture_reason(line, suspects)
     _mark_menu_runs(lines)
 
-    latin_page = _main_script_latin(lines)
-    paragraphs = [i for i, line in enumerate(lines) if line.furniture is None and line.paragraph]
-    first_para = paragraphs[0] if paragraphs else len(lines)
-    last_para = paragraphs[-1] if paragraphs else -1
 
-    # Link lists: after a list header, lines are other stories until a real paragraph.
+def _mark_link_lists(lines: list[_Line], first_para: int) -> None:
+    """Link lists: after a list header, lines are other stories until a real paragraph."""
     in_list = False
     for i, line in enumerate(lines):
         if line.key in _HEADERS and i > first_para:
@@ -547,18 +586,18 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
                 in_list = False
             else:
                 line.furniture = line.furniture or "related"
-    paragraphs = [i for i in paragraphs if lines[i].furniture is None]
-    last_para = paragraphs[-1] if paragraphs else -1
 
-    # The headline: first headline-like line near the top, preferring one the page repeats.
-    headline_index: int | None = None
-    title_out = given_title
+
+def _headline(
+    lines: list[_Line], given_title: str | None, paragraphs: list[int], first_para: int
+) -> int | None:
+    """The headline's line: the first headline-like line near the top, preferring one the page
+    repeats (or the line that repeats the given title)."""
     top = [
         i
         for i in range(min(len(lines), max(_TOP_LINES, first_para + 1)))
         if i <= first_para and lines[i].furniture is None
     ]
-    occurrences = Counter(line.key for line in lines)
     candidates = [i for i in top if i < first_para and _headline_like(lines[i])]
     if given_title:
         title_key = _key(given_title, len(given_title.split()))
@@ -566,14 +605,13 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
             if lines[i].key == title_key or (
                 _headline_like(lines[i]) and _similar(lines[i].key, title_key)
             ):
-                headline_index = i
-                break
-    elif candidates:
+                return i
+        return None
+    if candidates:
+        occurrences = Counter(line.key for line in lines)
         repeated = [i for i in candidates if occurrences[lines[i].key] > 1]
-        headline_index = repeated[0] if repeated and repeated[0] <= candidates[0] + 3 else None
-        if headline_index is None:
-            headline_index = candidates[0]
-    elif top and lines[top[0]].words <= _FALLBACK_HEADLINE_WORDS and paragraphs:
+        return repeated[0] if repeated and repeated[0] <= candidates[0] + 3 else candidates[0]
+    if top and lines[top[0]].words <= _FALLBACK_HEADLINE_WORDS and paragraphs:
         # No headline-shaped line: a short first line (a headline that ends with a full stop)
         # followed by longer article text is still the best title there is.
         first = top[0]
@@ -583,14 +621,14 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
             and lines[later[0]].words > lines[first].words
             and _headline_like(lines[first], allow_full_stop=True)
         ):
-            headline_index = first
-    if headline_index is not None and not given_title:
-        title_out = lines[headline_index].text
-        flags.append("title_inferred")
-    if title_out is None:
-        flags.append("no_title")
+            return first
+    return None
 
-    # Top zone: labels before the headline, bylines, the dateline.
+
+def _mark_top_zone(
+    lines: list[_Line], first_para: int, headline_index: int | None, latin_page: bool
+) -> tuple[str | None, int | None]:
+    """Labels before the headline and bylines are furniture; the dateline and its line."""
     dateline: str | None = None
     dateline_index: int | None = None
     start_top = headline_index if headline_index is not None else -1
@@ -617,36 +655,38 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
             line.furniture = "byline"
         elif i > start_top and line.words <= _SHORT_WORDS and not line.sentence_end:
             line.furniture = "label"
-    if dateline is None and paragraphs:
+    return dateline, dateline_index
+
+
+def _dateline_elsewhere(lines: list[_Line], paragraphs: list[int]) -> str | None:
+    """A date opening the lead, or the print-edition note at the foot ("Published in Dawn,
+    …"), when the top of the page has no dateline."""
+    if paragraphs:
         lead = lines[paragraphs[0]].text
         span = date_span(lead[:160])
         if span is not None:
-            dateline = lead[: span[1]].strip(" ,،:-–—")
-    if dateline is None:
-        # the print-edition note at the foot dates the article too ("Published in Dawn, …")
-        dateline = next(
-            (
-                line.text
-                for line in lines
-                if line.furniture == "print_edition" and date_span(line.text) is not None
-            ),
-            None,
-        )
+            return lead[: span[1]].strip(" ,،:-–—")
+    return next(
+        (
+            line.text
+            for line in lines
+            if line.furniture == "print_edition" and date_span(line.text) is not None
+        ),
+        None,
+    )
 
-    # Bottom zone: short lines after the last paragraph are footer.
-    for i in range(last_para + 1, len(lines)):
-        line = lines[i]
-        if line.furniture is None and i != headline_index and i != dateline_index:
-            if line.words <= _SHORT_WORDS or not line.sentence_end:
-                line.furniture = "footer"
 
-    # Repeats: keep the first copy of a line; drop copies of the headline.
+def _body(
+    lines: list[_Line], skip: set[int], title_out: str | None, first_para: int
+) -> tuple[list[str], list[str]]:
+    """The body's lines and the removed ones: the first copy of a line is kept, copies of the
+    headline are dropped."""
     seen: set[str] = set()
     title_key = _key(title_out, len(title_out.split())) if title_out else ""
     body_parts: list[str] = []
     removed: list[str] = []
     for i, line in enumerate(lines):
-        if i == headline_index or i == dateline_index:
+        if i in skip:
             continue
         if line.furniture is None:
             if line.key in seen or (
@@ -668,14 +708,4 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
             continue
         seen.add(line.key)
         body_parts.append(line.text)
-
-    body = "\n\n".join(body_parts)
-    if not body:
-        flags.append("empty_body")
-        if removed:
-            flags.append("furniture_only")
-    if headline_index is not None:
-        lines[headline_index].furniture = "title"
-    if dateline_index is not None:
-        lines[dateline_index].furniture = "dateline"
-    return CleanedPage(title_out, body, dateline, tuple(removed), tuple(flags)), lines
+    return body_parts, removed
