@@ -116,7 +116,7 @@ def top_hits(
 ) -> tuple[list[str], float]:
     """Ids of the top hits, and the request's wall time in ms."""
     params: dict[str, Any] = {
-        "q": q[:500],
+        "q": " ".join(q.split()[:32])[:500],  # the gateway's limits on a query
         "lang": languages,
         "size": TOP,
         "facets": "false",
@@ -184,25 +184,38 @@ def related(client: httpx.Client, by_id: dict[str, dict[str, str]]) -> dict[str,
     }
 
 
-def story_links(client: httpx.Client, by_id: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """Pairwise precision and recall of story_id against doc_id, and story sizes."""
-    story = {i: client.get(f"/articles/{i}").json().get("story_id") or i for i in by_id}
+def _pairs(story: dict[str, str], truth: dict[str, str]) -> dict[str, Any]:
     tp = fp = fn = 0
-    for a, b in combinations(by_id, 2):
-        same_story = story[a] == story[b]
-        same_doc = by_id[a]["doc_id"] == by_id[b]["doc_id"]
-        tp += same_story and same_doc
-        fp += same_story and not same_doc
-        fn += same_doc and not same_story
-    sizes: dict[str, int] = defaultdict(int)
-    for value in story.values():
-        sizes[value] += 1
+    for a, b in combinations(story, 2):
+        same_story, same_truth = story[a] == story[b], truth[a] == truth[b]
+        tp += same_story and same_truth
+        fp += same_story and not same_truth
+        fn += same_truth and not same_story
     return {
         "precision": round(tp / (tp + fp), 3) if tp + fp else None,
         "recall": round(tp / (tp + fn), 3) if tp + fn else None,
         "linked_pairs": tp + fp,
+    }
+
+
+def story_links(
+    client: httpx.Client, by_id: dict[str, dict[str, str]], groups: list[list[str]]
+) -> dict[str, Any]:
+    """Pairwise precision and recall of story_id against doc_id, and against doc_id with the
+    documents that report one event grouped (``bench/ntrex_story_groups.json``)."""
+    story = {i: client.get(f"/articles/{i}").json().get("story_id") or i for i in by_id}
+    event = {doc: group[0] for group in groups for doc in group}
+    sizes: dict[str, int] = defaultdict(int)
+    for value in story.values():
+        sizes[value] += 1
+    return {
+        "by_doc_id": _pairs(story, {i: row["doc_id"] for i, row in by_id.items()}),
+        "by_event": _pairs(
+            story, {i: event.get(r["doc_id"], r["doc_id"]) for i, r in by_id.items()}
+        ),
         "stories": len(sizes),
         "documents": len({r["doc_id"] for r in by_id.values()}),
+        "event_groups": len(groups),
     }
 
 
@@ -237,11 +250,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=NTREX)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "search_eval.json")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the stack")
+    parser.add_argument(
+        "--groups",
+        type=Path,
+        default=ROOT / "bench" / "ntrex_story_groups.json",
+        help="doc_id groups that report one event (a missing file: none)",
+    )
     args = parser.parse_args(argv)
     if not all((args.data / name).exists() for name in FILES.values()):
         print(f"no {', '.join(FILES.values())} under {args.data}", file=sys.stderr)
         return 2
     rows = load(args.data)
+    groups = json.loads(args.groups.read_text())["groups"] if args.groups.exists() else []
     env = dict(item.split("=", 1) for item in args.env)
     started = datetime.now(UTC)
     with running_stack(env) as stack, httpx.Client(base_url=stack.api_url, timeout=60) as client:
@@ -253,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             "settings": env,
             "retrieval_top5": retrieval(client, by_id),
             "related": related(client, by_id),
-            "story_links": story_links(client, by_id),
+            "story_links": story_links(client, by_id, groups),
             "cost": costs(client, by_id),
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
