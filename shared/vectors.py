@@ -32,6 +32,8 @@ _SPACES = re.compile(" {2,}")
 DEFAULT_MODEL = "e5_static"
 #: Characters of the cleaned body embedded after the title: the lead says what the story is.
 LEAD_CHARS = 600
+#: A word split into this many pieces or more is a spelling, not a meaning (see ``placeable``).
+FRAGMENTS = 5
 #: Fewer pieces with letters than this and the text says nothing to place (junk, emoji, digits).
 MIN_PIECES = 1
 
@@ -190,6 +192,14 @@ class StaticEmbedder:
     def embed(self, text: str) -> Vector | None:
         """The text's unit vector: its pieces' rows summed and L2-normalised."""
         return _unit(self.piece_sum(text))
+
+    def placeable(self, text: str) -> bool:
+        """Whether a query says something the model can place: at least half its words are
+        not shredded into :data:`FRAGMENTS` or more pieces. An id, a code or a made-up marker
+        ("fe99ba2ca2b5" is 8 pieces) has no meaning to match, only its own spelling."""
+        words = [w for w in WORD.findall(self.tokenizer.normalise(text)) if len(w) > 1]
+        shredded = sum(len(self.tokenizer.word_ids(word)) >= FRAGMENTS for word in words)
+        return bool(words) and 2 * shredded < len(words)
 
 
 def _unit(vector: Vector | None) -> Vector | None:

@@ -74,6 +74,7 @@ from shared.ids import article_id
 from shared.kb import KnowledgeBase
 from shared.models import RawArticle
 from shared.settings import ApiSettings
+from shared.vectors import model_dims
 
 ALIAS = "khabar-articles"
 
@@ -125,7 +126,7 @@ async def seed(url: str, docs: int) -> None:
     settings = ApiSettings(elasticsearch_url=url)
     es = make_client(settings)
     try:
-        await ensure_index(es, ALIAS)
+        await ensure_index(es, ALIAS, model_dims())
         operations: list[dict[str, Any]] = []
         start = datetime(2025, 1, 1, tzinfo=UTC)
         for number in range(docs):

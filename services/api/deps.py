@@ -22,7 +22,7 @@ from shared.elastic import make_client
 from shared.kb import KnowledgeBase
 from shared.publisher import Publisher
 from shared.settings import ApiSettings
-from shared.vectors import Embedder, shared_embedder
+from shared.vectors import StaticEmbedder, shared_embedder
 
 
 class Resources:
@@ -32,7 +32,7 @@ class Resources:
         self,
         settings: ApiSettings,
         kb: KnowledgeBase | None = None,
-        embedder: Embedder | None = None,
+        embedder: StaticEmbedder | None = None,
     ) -> None:
         self.settings = settings
         self.es: AsyncElasticsearch = make_client(

@@ -7,8 +7,8 @@ The request bodies come from :mod:`services.api.search` (words and entities) and
 - ``lexical`` without ``collapse`` pages with ``search_after`` as deep as the index goes.
 - ``hybrid``, ``semantic`` and ``collapse=story`` read a window of each ranking, fuse and
   collapse in the gateway, and page with an offset inside that window.
-- A query the vector model cannot place (punctuation, emoji, digits) or ``sort=date`` runs
-  lexically; the answer's ``mode`` says how it ran.
+- A query the vector model cannot place (punctuation, emoji, digits, ids and codes shredded
+  into many pieces) or ``sort=date`` runs lexically; the answer's ``mode`` says how it ran.
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ def effective_mode(
 ) -> tuple[SearchMode, list[float] | None]:
     """How the search will run, and the query's vector when it needs one."""
     if mode == "lexical" or not params.q or params.sort == "date":
+        return "lexical", None
+    if not resources.embedder.placeable(params.q):
         return "lexical", None
     vector = resources.embedder.embed(params.q)
     if vector is None:

@@ -101,3 +101,22 @@ def test_an_article_vector_leans_on_its_headline(model: StaticEmbedder) -> None:
     assert vector is not None and headline is not None and lead is not None
     assert float(vector @ headline) > float(lead @ headline)
     assert article_vector(model, None, "!!!") is None
+
+
+@pytest.mark.parametrize(
+    ("query", "placeable"),
+    [
+        ("flood", True),
+        ("Nabil Munir", True),
+        ("پاکستان روس", True),
+        ("आतंकवादियों", True),
+        ("fe99ba2ca2b5", False),
+        ("xl-e3ceb66b", False),
+        ("Flood warning zq0123456789", True),
+        ("", False),
+    ],
+)
+def test_ids_and_codes_are_not_placed_by_meaning(
+    model: StaticEmbedder, query: str, placeable: bool
+) -> None:
+    assert model.placeable(query) is placeable
