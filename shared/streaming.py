@@ -180,6 +180,12 @@ def _add_lifecycle(app: faust.App, service: str, state: ServiceState) -> None:
     app.on_before_shutdown.connect(_stopping)
 
 
+def bytes_topic(app: faust.App, name: str) -> Any:
+    """A topic whose keys and values stay bytes: services decode them with the pydantic
+    contract themselves, so an undecodable record reaches the agent and is dead-lettered."""
+    return app.topic(name, value_serializer="raw", key_serializer="raw")
+
+
 @contextmanager
 def working_on(stream: Any, event: Any) -> Iterator[None]:
     """Work done inside is for this one event of a batching stream: it runs in the article's

@@ -30,7 +30,15 @@ from services.enrich.pipeline import Enricher
 from shared.models import EnrichedArticle, RawArticle
 from shared.process import settle_heap
 from shared.settings import EnrichSettings
-from shared.streaming import dead_letter, hand_back, make_app, run_worker, send, working_on
+from shared.streaming import (
+    bytes_topic,
+    dead_letter,
+    hand_back,
+    make_app,
+    run_worker,
+    send,
+    working_on,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +80,12 @@ class EnrichWorker:
     def __init__(self, settings: EnrichSettings, enricher: Enricher | None = None) -> None:
         self.settings = settings
         self.app, self.state = make_app("enrich", settings, settings.enrich_port)
-        self.raw_topic = self._topic(settings.topics.raw)
-        self.enriched_topic = self._topic(settings.topics.enriched)
-        self.dlq_topic = self._topic(settings.topics.dlq)
+        self.raw_topic = bytes_topic(self.app, settings.topics.raw)
+        self.enriched_topic = bytes_topic(self.app, settings.topics.enriched)
+        self.dlq_topic = bytes_topic(self.app, settings.topics.dlq)
         self._enricher = enricher
         self.state.on_started.append(self._load_models)
         self.app.agent(self.raw_topic, name=f"{__name__}.enrich_articles")(self._agent)
-
-    def _topic(self, name: str) -> Any:
-        return self.app.topic(name, value_serializer="raw", key_serializer="raw")
 
     def enricher(self) -> Enricher:
         """The process's enricher, loaded once (models and knowledge base)."""

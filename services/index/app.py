@@ -30,7 +30,7 @@ from shared.elastic import article_document, ensure_index, make_client, ping
 from shared.kafka import decode_headers
 from shared.models import EnrichedArticle
 from shared.settings import IndexSettings
-from shared.streaming import dead_letter, hand_back, make_app, run_worker
+from shared.streaming import bytes_topic, dead_letter, hand_back, make_app, run_worker
 from shared.vectors import model_dims
 
 log = logging.getLogger(__name__)
@@ -117,17 +117,14 @@ class IndexWorker:
     def __init__(self, settings: IndexSettings, search: AsyncElasticsearch | None = None) -> None:
         self.settings = settings
         self.app, self.state = make_app("index", settings, settings.index_port)
-        self.enriched_topic = self._topic(settings.topics.enriched)
-        self.dlq_topic = self._topic(settings.topics.dlq)
+        self.enriched_topic = bytes_topic(self.app, settings.topics.enriched)
+        self.dlq_topic = bytes_topic(self.app, settings.topics.dlq)
         self._es = search
         self.stories = StoryAssigner(self.es, settings.index_alias, story_policy(settings))
         self.state.checks.append(self._search_ready)
         self.state.on_started.append(self._prepare_index)
         self.state.on_stopping.append(self._close_client)
         self.app.agent(self.enriched_topic, name=f"{__name__}.index_articles")(self._agent)
-
-    def _topic(self, name: str) -> Any:
-        return self.app.topic(name, value_serializer="raw", key_serializer="raw")
 
     def es(self) -> AsyncElasticsearch:
         """The process's Elasticsearch client (one pooled client)."""

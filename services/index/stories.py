@@ -30,8 +30,13 @@ from elasticsearch import AsyncElasticsearch
 
 from shared.models import EnrichedArticle
 
-#: Neighbours asked of the index per article; the best qualifying one wins.
-NEIGHBOURS = 10
+#: Neighbours asked of the index per article; the best qualifying one wins (the closest
+#: usually: more only cost the search server, which also serves the readers).
+NEIGHBOURS = 5
+#: kNN searches per ``_msearch`` round trip, and how many the server runs at once: a 500-article
+#: bulk batch must not flood a small search server with 500 concurrent searches.
+SEARCHES_PER_CALL = 100
+CONCURRENT_SEARCHES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,7 @@ def knn_request(article: EnrichedArticle, policy: StoryPolicy) -> dict[str, Any]
             "field": "vector",
             "query_vector": article.vector,
             "k": NEIGHBOURS,
-            "num_candidates": NEIGHBOURS * 5,
+            "num_candidates": NEIGHBOURS * 6,
             "filter": in_window,
         },
         "size": NEIGHBOURS,
@@ -205,10 +210,16 @@ class StoryAssigner:
     async def _neighbours(self, articles: list[EnrichedArticle]) -> list[list[Neighbour]]:
         if not articles:
             return []
-        searches: list[dict[str, Any]] = []
-        for article in articles:
-            searches.extend(({}, knn_request(article, self.policy)))
-        response = await self._es().msearch(index=self.index, searches=searches)
-        return [
-            [] if "error" in answer else read_neighbours(answer) for answer in response["responses"]
-        ]
+        found: list[list[Neighbour]] = []
+        for start in range(0, len(articles), SEARCHES_PER_CALL):
+            searches: list[dict[str, Any]] = []
+            for article in articles[start : start + SEARCHES_PER_CALL]:
+                searches.extend(({}, knn_request(article, self.policy)))
+            response = await self._es().msearch(
+                index=self.index, searches=searches, max_concurrent_searches=CONCURRENT_SEARCHES
+            )
+            found.extend(
+                [] if "error" in answer else read_neighbours(answer)
+                for answer in response["responses"]
+            )
+        return found

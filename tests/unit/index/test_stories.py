@@ -61,7 +61,9 @@ class FakeIndex:
             ]
         }
 
-    async def msearch(self, *, index: str, searches: list[dict[str, Any]]) -> dict[str, Any]:
+    async def msearch(
+        self, *, index: str, searches: list[dict[str, Any]], max_concurrent_searches: int
+    ) -> dict[str, Any]:
         responses = []
         for body in searches[1::2]:
             self.searches += 1
