@@ -646,8 +646,11 @@ async def passthrough_count(client: httpx.AsyncClient, port: int) -> int:
 
 
 @contextmanager
-def local_stack(directory: Path, partitions: int) -> Iterator[LocalStack]:
-    """The broker, the search server and the four services, stopped whatever happens."""
+def local_stack(
+    directory: Path, partitions: int, env: dict[str, str] | None = None
+) -> Iterator[LocalStack]:
+    """The broker, the search server and the four services, stopped whatever happens (``env``:
+    more settings for the services)."""
     stack = LocalStack(
         directory,
         StackPorts.free(),
@@ -658,6 +661,7 @@ def local_stack(directory: Path, partitions: int) -> Iterator[LocalStack]:
             # spans would go to the same local search server; production sends them to a
             # collector, so the benchmark keeps them out of the search server's load
             "KHABAR_TRACE_STORE": "none",
+            **(env or {}),
         },
     )
     try:

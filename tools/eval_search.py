@@ -40,8 +40,11 @@ import numpy
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
-from services.localstack import LocalStack, StackPorts  # noqa: E402
+from bench import local_stack  # noqa: E402
+from services.localstack import LocalStack  # noqa: E402
+from shared.settings import KhabarSettings  # noqa: E402
 from shared.vectors import shared_embedder  # noqa: E402
 
 NTREX = ROOT.parent / "shared" / "datasets" / "ntrex"
@@ -70,25 +73,12 @@ def load(folder: Path) -> list[dict[str, str]]:
 
 @contextmanager
 def running_stack(env: dict[str, str]) -> Iterator[LocalStack]:
-    """A local stack of its own on free ports, stopped and removed afterwards."""
+    """The benchmarks' local stack of its own (free ports, a temporary folder), with ``env``."""
     with tempfile.TemporaryDirectory(prefix="khabar-eval-search-") as tmp:
-        stack = LocalStack(
-            Path(tmp),
-            StackPorts.free(),
-            extra_env={
-                "KHABAR_LOG_LEVEL": "WARNING",
-                "KHABAR_API_RATE_LIMIT_PER_SECOND": "0",
-                "KHABAR_TRACE_STORE": "none",
-                "KHABAR_INDEX_BATCH_SECONDS": "0.2",
-                **env,
-            },
-        )
-        try:
-            stack.start_infrastructure()
-            stack.start_services()
+        partitions = KhabarSettings().topic_partitions
+        settings = {"KHABAR_INDEX_BATCH_SECONDS": "0.2", **env}
+        with local_stack(Path(tmp), partitions, settings) as stack:
             yield stack
-        finally:
-            stack.stop()
 
 
 def submit(client: httpx.Client, rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:

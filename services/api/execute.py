@@ -154,9 +154,9 @@ async def _windowed_page(
     if ran != "semantic":
         window = replace(params, size=WINDOW - 1, cursor=None, facets=False)
         bodies.append(_msearch_body(build_search(window)))
-    if vector is not None:
-        bodies.append(semantic_request(params, vector, minimum))
     knn = knn_clause(params, vector, WINDOW, minimum) if vector is not None else None
+    if knn is not None:
+        bodies.append(semantic_request(knn))
     query = build_query(params) if ran != "semantic" else {"match_none": {}}
     aggregations = build_aggregations(params.interval) if params.facets else None
     bodies.append(union_request(query, knn, aggregations, collapse))

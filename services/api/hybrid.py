@@ -55,15 +55,9 @@ def knn_clause(
     return clause
 
 
-def semantic_request(
-    params: SearchParams, vector: Sequence[float], min_similarity: float
-) -> dict[str, Any]:
-    """One kNN ranking of :data:`WINDOW` hits (an ``_msearch`` body)."""
-    return {
-        "knn": knn_clause(params, vector, WINDOW, min_similarity),
-        "size": WINDOW,
-        "_source": SOURCE_FIELDS,
-    }
+def semantic_request(knn: dict[str, Any]) -> dict[str, Any]:
+    """One kNN ranking of :data:`WINDOW` hits for a :func:`knn_clause` (an ``_msearch`` body)."""
+    return {"knn": knn, "size": WINDOW, "_source": SOURCE_FIELDS}
 
 
 def union_request(
