@@ -480,11 +480,28 @@ def detect_language(text: str, hint: str | None = None) -> LanguageResult:
             )
 
     verdict = _cld2(clean, hint)
-    shares = _shares(verdict)
     short = sum(counts.values()) < _SHORT_TEXT_LETTERS
+    language, script, confidence = _choose(verdict, counts, script, clean, hint, short)
+    return LanguageResult(
+        language,
+        script,
+        round(min(1.0, max(0.0, confidence)), 4),
+        _share_list(_with_share(_shares(verdict), language)),
+    )
+
+
+def _choose(
+    verdict: _Verdict,
+    counts: dict[str, int],
+    script: str,
+    text: str,
+    hint: str | None,
+    short: bool,
+) -> tuple[str, str, float]:
+    """The language CLD2's verdict points to, with the text's script for it and a confidence."""
     percents = {code: pct for code, pct, _ in verdict.top if code != UNKNOWN_LANGUAGE}
     if short:
-        language = _short_text_choice(verdict, counts, script, clean) or UNKNOWN_LANGUAGE
+        language = _short_text_choice(verdict, counts, script, text) or UNKNOWN_LANGUAGE
     else:
         language = max(percents, key=lambda c: percents[c]) if percents else UNKNOWN_LANGUAGE
 
@@ -519,14 +536,16 @@ def detect_language(text: str, hint: str | None = None) -> LanguageResult:
         # Unsure on little text: the caller's hint wins if CLD2 also considered it.
         language = hint
         confidence = min(confidence, percents[hint] / 100.0)
+    return language, script, confidence
 
-    if language != UNKNOWN_LANGUAGE and language not in shares:
-        shares = {language: 1.0} if not shares else {**shares, language: max(shares.values())}
-        total = sum(shares.values())
-        shares = {code: share / total for code, share in shares.items()}
-    return LanguageResult(
-        language, script, round(min(1.0, max(0.0, confidence)), 4), _share_list(shares)
-    )
+
+def _with_share(shares: dict[str, float], language: str) -> dict[str, float]:
+    """The shares, with the chosen language among them (renormalised) when CLD2 left it out."""
+    if language == UNKNOWN_LANGUAGE or language in shares:
+        return shares
+    shares = {language: 1.0} if not shares else {**shares, language: max(shares.values())}
+    total = sum(shares.values())
+    return {code: share / total for code, share in shares.items()}
 
 
 def warmup() -> None:
