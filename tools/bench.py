@@ -555,14 +555,21 @@ def gateway_section(quick: bool, out_dir: Path) -> dict[str, Any]:
             else ("--docs", "2000", "--seconds", "4", "--runs", "2", "--rates", "100,200")
         ),
     ]
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=1800)  # noqa: S603
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)  # noqa: S603
+    if done.returncode != 0:  # its own output says why; a bare exit status would not
+        raise SystemExit(f"bench_api.py exited {done.returncode}:\n{done.stderr[-3000:]}")
     report = json.loads(report_path.read_text())
     summary: dict[str, Any] = report["summary"]
 
     def worst_p99(mode: str) -> float | None:
         """Over the request mixes, the worst of each mix's median p99 across runs."""
         mixes = summary.get(mode, {})
-        values = [statistics.median(row["overhead_p99_ms"]) for row in mixes.values()]
+        # A mix whose every request failed has no percentile in a run (its errors are counted).
+        values = [
+            statistics.median(measured)
+            for row in mixes.values()
+            if (measured := [v for v in row["overhead_p99_ms"] if v is not None])
+        ]
         return round(max(values), 2) if values else None
 
     return {
