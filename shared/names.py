@@ -43,11 +43,14 @@ from shared.text import normalize_text
 
 __all__ = [
     "devanagari_pattern",
+    "ends_with_honorific",
     "ends_with_title",
     "entity_id",
     "latin_name",
     "name_key",
     "name_span",
+    "names_an_office",
+    "person_after_title",
     "script_of",
     "urdu_pattern",
     "warmup",
@@ -124,43 +127,138 @@ _LATIN_SINGLE = {
 _LATIN_DIGRAPH_RE = re.compile("|".join(d for d, _ in _LATIN_DIGRAPHS) + "|[a-z]")
 _LATIN_DIGRAPH_MAP = dict(_LATIN_DIGRAPHS)
 
-#: Titles and honorifics, in normalize_text form, removed from either end of a name.
+#: Titles, honorifics and designations, in normalize_text form: never part of a person's name,
+#: and evidence for the name after them. Removed from the front of a name; inside a mention, the
+#: words up to the last of them describe the person ("پاکستانی وزیر اعظم ...") and go too. Words
+#: that are titles only together with the next one ("प्रधान" in "प्रधान मंत्री", which is also the
+#: surname Pradhan; "Field" of "Field Marshal") are in ``_TITLE_PAIRS`` instead.
 _TITLES = frozenset(
     normalize_text(t)
     for t in (
         # English
-        "mr mrs ms miss dr sir shri sri smt gen general lt col colonel maj major brig capt "
-        "field marshal president prime minister pm chief justice senator governor mayor "
-        "sheikh shaikh hazrat maulana mufti syed sayyid begum sahib saheb ji jee sb mp mla "
+        "mr mrs ms miss dr prof professor sir shri sri smt gen general lt col colonel maj major "
+        "brig capt marshal president minister pm justice senator governor mayor "
+        "sheikh shaikh hazrat maulana mufti begum sahib saheb ji jee sb mp mla "
         "cm dy deputy foreign interior defence defense secretary ambassador king queen prince "
         "director chancellor father presenter anchor spokesman spokeswoman spokesperson "
-        "commissioner sen actor actress singer captain coach comedian journalist lawyer"
+        "commissioner sen actor actress singer captain coach comedian journalist lawyer chief "
+        "chairman chairperson chairwoman leader adviser advisor envoy admiral commander speaker "
+        "congressman congresswoman imam pope ceo"
     ).split()
     + (
         # Urdu
-        "جناب محترم محترمہ ڈاکٹر جنرل لیفٹیننٹ کرنل میجر بریگیڈیئر کیپٹن فیلڈ مارشل صدر وزیر "
-        "وزیراعظم وزیراعلی چیف جسٹس گورنر سینیٹر شیخ حضرت مولانا مفتی سید بیگم "
+        "جناب محترم محترمہ ڈاکٹر جنرل لیفٹیننٹ کرنل میجر بریگیڈیئر کیپٹن مارشل صدر وزیر "
+        "وزیراعظم وزیراعلی جسٹس گورنر سینیٹر شیخ حضرت مولانا مفتی بیگم "
         "صاحب صاحبہ جی مسٹر مسز شری ڈائریکٹر چانسلر فادر پریزنٹر اینکر ترجمان سفیر کمشنر "
-        "سالہ اداکار اداکارہ گلوکار گلوکارہ کپتان کوچ صحافی وکیل"
+        "سالہ اداکار اداکارہ گلوکار گلوکارہ کپتان کوچ صحافی وکیل سیکرٹری سیکریٹری مشیر سربراہ "
+        "چیئرمین چیرمین رہنما لیڈر نائب ڈپٹی اسپیکر سپیکر کمانڈر ایڈمرل پروفیسر جج "
+        "وزرائے ایلچی"
     ).split()
     + (
         # Hindi
-        "श्री श्रीमती सुश्री डॉ डॉक्टर जनरल लेफ्टिनेंट कर्नल मेजर ब्रिगेडियर कैप्टन फील्ड मार्शल "
-        "राष्ट्रपति प्रधानमंत्री प्रधान मंत्री मुख्यमंत्री मुख्य न्यायाधीश राज्यपाल सांसद विधायक "
-        "शेख हजरत मौलाना मुफ्ती सैयद बेगम साहब साहिब जी मिस्टर डायरेक्टर निदेशक चांसलर फादर "
+        "श्री श्रीमती सुश्री डॉ डॉक्टर जनरल लेफ्टिनेंट कर्नल मेजर ब्रिगेडियर कैप्टन मार्शल "
+        "राष्ट्रपति प्रधानमंत्री मंत्री मुख्यमंत्री न्यायाधीश राज्यपाल सांसद विधायक "
+        "शेख हजरत मौलाना मुफ्ती बेगम साहब साहिब जी मिस्टर डायरेक्टर निदेशक चांसलर फादर "
         "प्रवक्ता राजदूत आयुक्त कमिश्नर वर्षीय अभिनेता अभिनेत्री गायक गायिका कप्तान कोच "
-        "कॉमेडियन पत्रकार वकील सेवारत सेन सीनेटर सेनेटर"
+        "कॉमेडियन पत्रकार वकील सेवारत सेन सीनेटर सेनेटर सचिव महासचिव अध्यक्ष उपाध्यक्ष "
+        "उपराष्ट्रपति उपमुख्यमंत्री नेता सलाहकार प्रोफेसर प्रो न्यायमूर्ति जज महापौर मेयर "
+        "स्पीकर कमांडर एडमिरल चेयरमैन कांग्रेसी ग्रैंडमास्टर प्रमुख दूत"
     ).split()
+)
+
+#: Two-word titles whose first word alone is no title (or is a name: "प्रधान", "Field").
+_TITLE_PAIRS = frozenset(
+    (normalize_text(head), normalize_text(tail))
+    for head, tail in (
+        ("प्रधान", "मंत्री"),
+        ("मुख्य", "मंत्री"),
+        ("मुख्य", "न्यायाधीश"),
+        ("फील्ड", "मार्शल"),
+        ("فیلڈ", "مارشل"),
+        ("چیف", "جسٹس"),
+        ("چیف", "ایگزیکٹو"),
+        ("field", "marshal"),
+        ("prime", "minister"),
+        ("vice", "president"),
+    )
+)
+
+#: Honorifics that *follow* a name (मोदी जी, خان صاحب): the only titles cut from a name's end,
+#: since a title word at the end is as often a surname (धर्मेंद्र प्रधान, Martin Luther King,
+#: Amartya Sen, Ahmed Sheikh).
+_TRAILING_TITLES = frozenset(
+    normalize_text(t) for t in "ji jee sahib saheb sb जी साहब साहिब जी جی صاحب صاحبہ".split()
 )
 
 #: The honorific "ji" follows a name (मोदी जी); in front of one it is the initial G (जी किशन रेड्डी).
 _LEADING_TITLES = _TITLES - {normalize_text(t) for t in ("ji", "jee", "जी", "جی")}
 
-#: Second words of two-word titles that are names on their own (بابر اعظم): removed only
-#: right after the first word of the title.
+#: Second words of two-word titles that are names on their own (بابر اعظم) or words of other
+#: names (خارجہ in دفتر خارجہ): removed only right after the first word of the title.
 _TITLE_TAILS = frozenset(
     (normalize_text(head), normalize_text(tail))
-    for head, tail in (("وزیر", "اعظم"), ("وزیر", "اعلی"), ("प्रधान", "मंत्री"))
+    for head, tails in (
+        ("وزیر", "اعظم اعلی خارجہ داخلہ دفاع خزانہ مالیات اطلاعات تعلیم صحت قانون تجارت ریلوے"),
+        ("وزرائے", "اعلی"),
+        ("مشیر", "خارجہ داخلہ خزانہ مالیات اطلاعات"),
+    )
+    for tail in tails.split()
+)
+
+#: Group nouns: a delegation, officials, forces, an office or a government is never a person
+#: ("روسی وفد", the Russian delegation; "सुरक्षा बल"). In a person mention, the words up to the
+#: last of them go (what follows may be a name: "... وفد کے سربراہ X"); a mention that ends in
+#: one is no person.
+_GROUP_NOUNS = frozenset(
+    normalize_text(t)
+    for t in (
+        "delegation delegations officials authorities forces troops soldiers police office "
+        "government administration ministry team army militants "
+        "وفد وفود حکام عہدیدار عہدیداران عہدیداروں اہلکار اہلکاروں افسران فورسز فوج دستے پولیس "
+        "حکومت انتظامیہ دفتر وزارت ٹیم "
+        "प्रतिनिधिमंडल शिष्टमंडल अधिकारी अधिकारियों अफसर अफसरों बल बलों सेना फौज पुलिस सैनिक "
+        "जवान कार्यालय सरकार प्रशासन मंत्रालय टीम"
+    ).split()
+)
+
+#: Head words of organisations and buildings: a mention with one is no person, even after a
+#: title ("Prime Minister Office", "وزیراعظم ہاؤس", "जनरल असेंबली").
+_ORG_HEADS = frozenset(
+    normalize_text(t)
+    for t in (
+        "office house secretariat ministry department court council party committee commission "
+        "assembly bank university board authority palace hospital motors corporation company "
+        "league club college school institute agency bureau society academy centre center "
+        "scheme mission fund programme program award prize trophy cup "
+        "دفتر ہاؤس وزارت محکمہ عدالت کونسل پارٹی جماعت کمیٹی کمیشن اسمبلی بینک یونیورسٹی بورڈ "
+        "اتھارٹی سیکرٹریٹ سیکریٹریٹ محل ایوان ہسپتال اسپتال کمپنی کارپوریشن ادارہ لیگ کالج "
+        "مملکت سوسائٹی اکیڈمی مرکز سکیم اسکیم پروگرام مشن فنڈ منصوبہ ایوارڈ انعام کپ ٹرافی "
+        "कार्यालय भवन मंत्रालय विभाग न्यायालय अदालत परिषद पार्टी दल समिति आयोग सभा बैंक "
+        "विश्वविद्यालय बोर्ड प्राधिकरण सचिवालय आवास निवास अस्पताल कंपनी निगम संस्थान लीग "
+        "कॉलेज असेंबली मोटर्स सोसायटी सोसाइटी अकादमी एकेडमी एकैडमी केंद्र केन्द्र योजना मिशन "
+        "अभियान कोष निधि कार्यक्रम पुरस्कार सम्मान ट्रॉफी कप कमेटी कमिटी"
+    ).split()
+)
+
+#: Honorifics and ranks: followed by a person's name, never by an organisation's or a place's.
+_HONORIFICS = frozenset(
+    normalize_text(t)
+    for t in (
+        "mr mrs ms miss dr prof professor sir shri sri smt gen general lt col colonel maj major "
+        "brig capt captain "
+        "جناب محترم محترمہ ڈاکٹر جنرل لیفٹیننٹ کرنل میجر بریگیڈیئر کیپٹن مسٹر مسز شری پروفیسر "
+        "श्री श्रीमती सुश्री डॉ डॉक्टर जनरल लेफ्टिनेंट कर्नल मेजर ब्रिगेडियर कैप्टन मिस्टर प्रोफेसर प्रो"
+    ).split()
+)
+
+#: Words a name never starts with, left when a description is cut: postpositions ("… وفد کے
+#: سربراہ" → کے) and the portfolio of an office ("ترجمان دفتر خارجہ" → خارجہ).
+_NAME_NEVER_STARTS = frozenset(
+    normalize_text(t)
+    for t in (
+        "of the for کے کی کا نے سے کو के की का ने से को "
+        "خارجہ داخلہ دفاع خزانہ مالیات اطلاعات विदेश गृह रक्षा वित्त"
+    ).split()
 )
 
 _WORD_RE = re.compile(
@@ -268,16 +366,28 @@ def _word_letters(word: str, script: str) -> list[str]:
     return letters
 
 
+def _title_length(keys: list[str], k: int, hi: int) -> int:
+    """How many of the words ``keys[k:hi]`` open with a title: 2 for a two-word title, 1, 0."""
+    if k + 1 < hi and (keys[k], keys[k + 1]) in _TITLE_PAIRS:
+        return 2
+    if keys[k] in _LEADING_TITLES:
+        return 2 if k + 1 < hi and (keys[k], keys[k + 1]) in _TITLE_TAILS else 1
+    return 0
+
+
 def _name_range(words: list[str], keep: int) -> tuple[int, int]:
-    """``words[lo:hi]`` without the titles and honorifics at either end, keeping ``keep`` words
-    (1: a name that is only a title keeps its last word; 0: it becomes empty)."""
+    """``words[lo:hi]`` without the titles in front and the honorifics behind, keeping ``keep``
+    words (1: a name that is only a title keeps its last word; 0: it becomes empty)."""
+    keys = [normalize_text(w) for w in words]
     lo, hi = 0, len(words)
-    while hi - lo > keep and normalize_text(words[lo]) in _LEADING_TITLES:
-        head = normalize_text(words[lo])
-        lo += 1
-        if hi - lo > keep and (head, normalize_text(words[lo])) in _TITLE_TAILS:
-            lo += 1
-    while hi - lo > keep and normalize_text(words[hi - 1]) in _TITLES:
+    while hi - lo > keep:
+        length = _title_length(keys, lo, hi)
+        if not length or hi - lo - length < keep:
+            if length and keys[lo] in _LEADING_TITLES and hi - lo - 1 >= keep:
+                lo += 1  # "President" of "President" + one word kept
+            break
+        lo += length
+    while hi - lo > keep and keys[hi - 1] in _TRAILING_TITLES:
         hi -= 1
     return lo, hi
 
@@ -294,25 +404,81 @@ def _words(text: str, strip_titles: bool = True) -> list[str]:
 def name_span(text: str) -> tuple[int, int] | None:
     """Where the name is in a person mention once its titles are cut off: ``(start, end)``
     offsets into ``text`` (``"وزیر اعظم شہباز شریف"`` → the offsets of ``شہباز شریف``), or
-    ``None`` when the mention is nothing but titles (``"وزیر اعلیٰ"``, ``"President"``). Words
-    up to a title inside the mention describe the person and go too."""
+    ``None`` when the mention is no person's name: nothing but titles (``"وزیر اعلیٰ"``,
+    ``"President"``) or a group (``"روسی وفد"``, a delegation). Words up to a title or a group
+    noun inside the mention describe the person and go too."""
     matches = list(_WORD_RE.finditer(text))
     if not matches:
         return 0, len(text)
-    words = [m.group() for m in matches]
-    lo, hi = _name_range(words, keep=0)
+    keys = [normalize_text(m.group()) for m in matches]
+    lo, hi = _name_range([m.group() for m in matches], keep=0)
     if lo >= hi:
         return None
+    groups = [k for k in range(lo, hi) if keys[k] in _GROUP_NOUNS]
+    if groups and groups[-1] == hi - 1:
+        return None  # "روسی وفد", "सुरक्षा बल": a group, not a person
+    lo = groups[-1] + 1 if groups else lo
     # a title further in ends a description, not a name: "डेमोक्रेटिक सेन. डायने फेइंस्टीन"
-    inner = [k for k in range(lo, hi - 1) if normalize_text(words[k]) in _TITLES]
+    inner = [k for k in range(lo, hi - 1) if _title_length(keys, k, hi - 1)]
     if inner:
-        lo = inner[-1] + 1
-        if (
-            lo < hi - 1
-            and (normalize_text(words[lo - 1]), normalize_text(words[lo])) in _TITLE_TAILS
-        ):
-            lo += 1  # "… وزیر اعظم شہباز شریف"
+        lo = inner[-1] + _title_length(keys, inner[-1], hi - 1)
+    # what a cut left in front: postpositions and portfolios ("… وفد کے سربراہ", "… دفتر خارجہ"),
+    # more titles; never at the mention's own start, where کے / के is the initial K
+    while (groups or inner) and lo < hi:
+        step = 1 if keys[lo] in _NAME_NEVER_STARTS else _title_length(keys, lo, hi)
+        if not step:
+            break
+        lo += step
+    if lo >= hi:
+        return None
     return matches[lo].start(), matches[hi - 1].end()
+
+
+def person_after_title(text: str) -> tuple[int, int, int] | None:
+    """A person named after a title inside a mention the tagger called an organisation or a
+    place: ``(head_end, start, end)``, where ``text[:head_end]`` is what the title follows (the
+    organisation or place, ``head_end == 0`` when nothing) and ``text[start:end]`` the name.
+
+    "اقوام متحدہ کے سیکرٹری جنرل انتونیو گوتریس" as one organisation is the United Nations and a
+    person: a person is never fused with the organisation or place before him. ``None`` when
+    no title stands inside, when what follows it names an office or a group ("Prime Minister
+    Office", "ترجمان پاک فوج"), or when a title opens the mention and one word follows ("General
+    Motors" may be a company; "General Aslam Beg" is a person).
+    """
+    matches = list(_WORD_RE.finditer(text))
+    keys = [normalize_text(m.group()) for m in matches]
+    n = len(keys)
+    titles = [k for k in range(n - 1) if _title_length(keys, k, n)]
+    if not titles:
+        return None
+    lo = titles[-1] + _title_length(keys, titles[-1], n)
+    while lo < n and (keys[lo] in _NAME_NEVER_STARTS or _title_length(keys, lo, n)):
+        lo += 1
+    tail = keys[lo:]
+    if not tail or any(k in _ORG_HEADS or k in _GROUP_NOUNS for k in tail):
+        return None
+    head = titles[-1]
+    while head > 0 and (keys[head - 1] in _NAME_NEVER_STARTS or _title_length(keys, head - 1, n)):
+        head -= 1
+    if head == 0 and len(tail) < 2:
+        return None
+    head_end = matches[head - 1].end() if head else 0
+    return head_end, matches[lo].start(), matches[-1].end()
+
+
+def ends_with_honorific(text: str) -> bool:
+    """Whether ``text`` (what precedes a mention) ends with an honorific or a rank ("Dr.",
+    "جناب", "श्री", "General"), after which comes a person, whatever the tagger called him."""
+    words = _WORD_RE.findall(text[-30:])
+    return bool(words) and normalize_text(words[-1]) in _HONORIFICS
+
+
+def names_an_office(text: str) -> bool:
+    """Whether a mention holds the head word of an organisation, a building or a group."""
+    return any(
+        (key := normalize_text(w)) in _ORG_HEADS or key in _GROUP_NOUNS
+        for w in _WORD_RE.findall(text)
+    )
 
 
 def ends_with_title(text: str) -> bool:
@@ -321,7 +487,10 @@ def ends_with_title(text: str) -> bool:
     if not words:
         return False
     last = normalize_text(words[-1])
-    return last in _TITLES or (len(words) > 1 and (normalize_text(words[-2]), last) in _TITLE_TAILS)
+    if last in _TITLES:
+        return True
+    pair = (normalize_text(words[-2]), last) if len(words) > 1 else None
+    return pair in _TITLE_TAILS or pair in _TITLE_PAIRS
 
 
 # --------------------------------------------------------------------------- public API
