@@ -8,7 +8,7 @@ DATA ?= ../shared/datasets/il-ner
 CHAOS_N ?= 500
 
 .PHONY: install java browser kustomize run test unit integration lint typecheck check train-ner name-lexicon eval eval-search vectors bench chaos kb clean \
-	bench-tracing dashboards bench-api
+	bench-tracing dashboards bench-api contract asyncapi-tools
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,16 +49,30 @@ kustomize: install
 		GOBIN=$(abspath $(BIN)) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
 	else echo "no kubectl, kustomize or Go: the Kubernetes manifest tests will be skipped"; fi
 
+# The AsyncAPI parser (npm, pinned by tools/asyncapi/package-lock.json) that the contract test
+# validates shared/data/asyncapi.json with; installed with the machine's Node.js when missing.
+# Without Node.js that test is skipped and says why.
+asyncapi-tools:
+	@if [ -d tools/asyncapi/node_modules/@asyncapi/parser ]; then :; \
+	elif command -v npm >/dev/null; then \
+		npm ci --prefix tools/asyncapi --ignore-scripts --no-audit --no-fund --loglevel=error; \
+	else echo "no Node.js/npm: the AsyncAPI validation test will be skipped"; fi
+
+# Rewrite the AsyncAPI contract of the Kafka topics (shared/data/asyncapi.json) from the models
+# (a prefixed deployment's document: tools/build_contract.py --prefix P --out FILE)
+contract: install
+	$(BIN)/python tools/build_contract.py
+
 run: install java
 	$(BIN)/khabar up --demo
 
-test: install java browser kustomize
+test: install java browser kustomize asyncapi-tools
 	$(BIN)/ruff check shared services tests tools
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q -ra
 
-unit: install kustomize
+unit: install kustomize asyncapi-tools
 	$(BIN)/pytest -q -ra tests/unit
 
 integration: install java browser
@@ -110,6 +124,13 @@ bench-tracing: install java
 # Gateway overhead (API latency - search took), 1 and 50 clients → bench/api.json
 bench-api: install java
 	$(BIN)/python tools/bench_api.py
+
+# Fuzz the event decoders and the page cleaner (atheris) FUZZ_SECONDS each → bench/fuzz.json;
+# crashes land in tests/fuzz_corpus/crashes/, replayed by tests/unit/fuzz_regressions.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: install
+	$(BIN)/python tools/fuzz/run.py --seconds $(FUZZ_SECONDS) --out bench/fuzz.json
 
 # Rewrite deploy/grafana/dashboards/*.json from tools/build_dashboards.py
 dashboards: install

@@ -6,7 +6,9 @@ consumer that belongs to no group, so looking never moves anybody's offsets. Rep
 re-publishes the original bytes (with the original key and headers, plus a
 ``khabar-replayed-from`` header naming the dead letter) to the topic the failing stage consumes —
 enrich → ``articles.raw``, index → ``articles.enriched`` — so the article takes the normal path
-again. Replaying twice is harmless: the index writes with ``_id`` = article id.
+again. Its CloudEvents attributes are the original record's (restored, for a record written
+before they existed), so the replay is the same event to a consumer. Replaying twice is
+harmless: the index writes with ``_id`` = article id.
 
 Reading stops at the end offsets the topic had when the read began (the high watermark of each
 partition): a letter written later waits for the next listing, and a read that cannot reach
@@ -25,6 +27,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from shared.errors import BrokerError, KhabarError
+from shared.events import ENRICHED_ARTICLE, RAW_ARTICLE, dead_letter_id, restore_headers
 from shared.kafka import client_options, make_producer, topic_partitions
 from shared.models import DeadLetter
 from shared.settings import KhabarSettings
@@ -142,6 +145,18 @@ def select(
     return chosen
 
 
+def replay_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
+    """The failed record's own headers (its CloudEvents attributes and ``traceparent`` kept as
+    they were, so the replay continues the article's trace as the same event); a record
+    written before the envelope existed gets the attributes of its topic's kind."""
+    kind = ENRICHED_ARTICLE if letter.stage == "index" else RAW_ARTICLE
+    original = {
+        key: value for key, value in letter.headers.items() if key != "khabar-replayed-from"
+    }
+    event_id = letter.article_id or letter.key or dead_letter_id(letter)
+    return restore_headers(original, kind, event_id=event_id)
+
+
 async def replay(settings: KhabarSettings, letters: Sequence[StoredLetter]) -> list[str]:
     """Re-publish each letter's original bytes to its stage's input topic; returns where to."""
     plan: list[tuple[StoredLetter, DeadLetter, str]] = []
@@ -154,11 +169,7 @@ async def replay(settings: KhabarSettings, letters: Sequence[StoredLetter]) -> l
     try:
         await producer.start()
         for stored, letter, topic in plan:
-            headers = [
-                (key, value.encode())
-                for key, value in letter.headers.items()
-                if key != "khabar-replayed-from"
-            ]
+            headers = replay_headers(letter)
             headers.append(("khabar-replayed-from", f"dlq:{stored.position}".encode()))
             key = (letter.key or letter.article_id or "").encode() or None
             await producer.send_and_wait(topic, letter.original(), key=key, headers=headers)

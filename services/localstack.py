@@ -9,6 +9,11 @@ Each child runs in its own session (so a kill reaches the whole process group, e
 Elasticsearch launcher and its server JVM) with a parent-death signal, logs to
 ``<dir>/logs``, and is stopped with SIGTERM, then SIGKILL after a grace period: services first,
 in reverse start order, then the servers together.
+
+With a :class:`StackSecurity` the same servers start locked (``services.runtime``'s
+:class:`~services.runtime.KafkaSecurity` and :class:`~services.runtime.ElasticsearchSecurity`):
+the services' environment then carries the Kafka user, the CA file and ``https://``, and the
+readiness probes log in as a client would.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import Field
@@ -35,7 +41,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.runtime import (
     DEFAULT_RUNTIME_DIR,
     ElasticsearchNode,
+    ElasticsearchSecurity,
     KafkaNode,
+    KafkaSecurity,
     Runtime,
     elasticsearch_environment,
     elasticsearch_files,
@@ -47,7 +55,13 @@ from services.runtime import (
     make_reachable,
 )
 from shared.errors import StackError
-from shared.settings import ApiSettings, EnrichSettings, IndexSettings, IngestSettings
+from shared.settings import (
+    ApiSettings,
+    EnrichSettings,
+    IndexSettings,
+    IngestSettings,
+    KhabarSettings,
+)
 
 SERVICES = ("enrich", "index", "ingest", "api")
 _PR_SET_PDEATHSIG = 1
@@ -149,28 +163,36 @@ class Child:
             return ""
 
 
-def http_ready(url: str) -> Callable[[], bool]:
-    """A readiness probe: GET answers 200."""
+def http_ready(
+    url: str, *, verify: str | bool = True, auth: tuple[str, str] | None = None
+) -> Callable[[], bool]:
+    """A readiness probe: GET answers 200 (``verify``: a CA file for an ``https://`` URL)."""
 
     def probe() -> bool:
         try:
-            return httpx.get(url, timeout=5.0).status_code == 200
+            return httpx.get(url, timeout=5.0, verify=verify, auth=auth).status_code == 200
         except httpx.HTTPError:
             return False
 
     return probe
 
 
-def kafka_ready(bootstrap: str, brokers: int) -> Callable[[], bool]:
+def kafka_ready(
+    bootstrap: str, brokers: int, options: Mapping[str, Any] | None = None
+) -> Callable[[], bool]:
     """A readiness probe: the cluster answers metadata requests and has all its brokers.
 
     An open port is not enough: a KRaft node binds its listener long before it serves.
+    ``options`` are the client's connection options (``shared.kafka.client_options``) for a
+    secured listener.
     """
 
     async def describe() -> int:
         from aiokafka.admin import AIOKafkaAdminClient
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3_000)
+        admin = AIOKafkaAdminClient(
+            **{"bootstrap_servers": bootstrap, **(options or {})}, request_timeout_ms=3_000
+        )
         try:
             await admin.start()
             cluster = await admin.describe_cluster()
@@ -242,6 +264,32 @@ class StackPorts:
         )
 
 
+@dataclass(frozen=True)
+class StackSecurity:
+    """A locked stack: SASL/SCRAM over TLS on Kafka, TLS and authentication on Elasticsearch.
+
+    ``kafka_user`` (one of ``kafka.users``) is the login every service gets; Elasticsearch
+    credentials are not given to the services by default — each gets its own API key (see
+    ``tests/integration/test_security.py``), and the superuser only serves the stack itself.
+    """
+
+    kafka: KafkaSecurity
+    elasticsearch: ElasticsearchSecurity
+    #: The CA that signed both servers' certificates (what clients trust).
+    ca_file: Path
+    kafka_user: str
+
+    def kafka_env(self) -> dict[str, str]:
+        """The ``KHABAR_KAFKA_*`` variables of a client logging in as ``kafka_user``."""
+        return {
+            "KHABAR_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KHABAR_KAFKA_SASL_MECHANISM": self.kafka.mechanism,
+            "KHABAR_KAFKA_USERNAME": self.kafka_user,
+            "KHABAR_KAFKA_PASSWORD": self.kafka.users[self.kafka_user],
+            "KHABAR_KAFKA_SSL_CAFILE": str(self.ca_file),
+        }
+
+
 @dataclass
 class LocalStack:
     """Starts and stops the broker(s), the search server and the services."""
@@ -254,6 +302,8 @@ class LocalStack:
     #: ``min.insync.replicas`` 2 (the fault suite's cluster).
     kafka_nodes: int = 1
     settings: StackSettings = field(default_factory=StackSettings)
+    #: Lock the servers (None: plaintext, no authentication — the development stack).
+    security: StackSecurity | None = None
     _runtime: Runtime | None = field(default=None, repr=False)
     _nodes: list[KafkaNode] = field(default_factory=list, repr=False)
     _search: ElasticsearchNode | None = field(default=None, repr=False)
@@ -271,7 +321,13 @@ class LocalStack:
         if not self._nodes:
             ports = [self.ports.kafka, *(free_port() for _ in range(self.kafka_nodes - 1))]
             self._nodes = [
-                KafkaNode(i + 1, port, free_port(), self.directory / "kafka" / f"node-{i + 1}")
+                KafkaNode(
+                    i + 1,
+                    port,
+                    free_port(),
+                    self.directory / "kafka" / f"node-{i + 1}",
+                    internal_port=free_port() if self.security else None,
+                )
                 for i, port in enumerate(ports)
             ]
         return self._nodes
@@ -283,8 +339,19 @@ class LocalStack:
 
     @property
     def elasticsearch_url(self) -> str:
-        """URL of the local search server."""
-        return f"http://127.0.0.1:{self.ports.elasticsearch}"
+        """URL of the local search server (``https://`` when secured)."""
+        scheme = "https" if self.security else "http"
+        return f"{scheme}://127.0.0.1:{self.ports.elasticsearch}"
+
+    def kafka_client_settings(self) -> KhabarSettings:
+        """A client's settings for the local brokers (logged in as the services are)."""
+        env = self.security.kafka_env() if self.security else {}
+        return KhabarSettings.model_validate(
+            {
+                "kafka_bootstrap": self.kafka_bootstrap,
+                **{k.removeprefix("KHABAR_").lower(): v for k, v in env.items()},
+            }
+        )
 
     @property
     def api_url(self) -> str:
@@ -306,6 +373,9 @@ class LocalStack:
             KHABAR_INGEST_WATCH_DIR=str(self.directory / "inbox"),
             PYTHONUNBUFFERED="1",
         )
+        if self.security:
+            env.update(self.security.kafka_env())
+            env["KHABAR_ELASTICSEARCH_CA_CERTS"] = str(self.security.ca_file)
         env.update(
             {k: v for k, v in os.environ.items() if k.startswith("KHABAR_") and k not in env}
         )
@@ -325,7 +395,13 @@ class LocalStack:
         if not id_file.exists():
             id_file.parent.mkdir(parents=True, exist_ok=True)
             id_file.write_text(kafka_cluster_id())
-        kafka_node_files(self.runtime, node, self.kafka, id_file.read_text().strip())
+        kafka_node_files(
+            self.runtime,
+            node,
+            self.kafka,
+            id_file.read_text().strip(),
+            self.security.kafka if self.security else None,
+        )
         argv = kafka_java(self.runtime, node, "kafka.Kafka", heap=self.settings.kafka_heap)
         name = self.kafka_name(node)
         return Child(
@@ -334,8 +410,15 @@ class LocalStack:
             dict(os.environ),
             self.directory / "logs" / f"{name}.log",
             # A cluster serves once every broker has registered with the controller quorum.
-            kafka_ready(f"127.0.0.1:{node.port}", self.kafka_nodes),
+            kafka_ready(f"127.0.0.1:{node.port}", self.kafka_nodes, self._kafka_probe_options()),
         )
+
+    def _kafka_probe_options(self) -> dict[str, Any]:
+        from shared.kafka import client_options
+
+        options = client_options(self.kafka_client_settings())
+        options.pop("bootstrap_servers")
+        return options
 
     def search_child(self) -> Child:
         """The Elasticsearch process (as ``khabar-es`` when we are root)."""
@@ -344,7 +427,8 @@ class LocalStack:
                 self.directory / "elasticsearch", self.ports.elasticsearch, free_port()
             )
         node = self._search
-        elasticsearch_files(self.runtime, node, self.settings.elasticsearch_heap)
+        security = self.security.elasticsearch if self.security else None
+        elasticsearch_files(self.runtime, node, self.settings.elasticsearch_heap, security)
         user = None
         if os.geteuid() == 0:
             user = elasticsearch_user()
@@ -356,7 +440,9 @@ class LocalStack:
             elasticsearch_environment(self.runtime, node),
             self.directory / "logs" / "elasticsearch.log",
             http_ready(
-                f"{self.elasticsearch_url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+                f"{self.elasticsearch_url}/_cluster/health?wait_for_status=yellow&timeout=1s",
+                verify=str(self.security.ca_file) if self.security else True,
+                auth=(security.username, security.password) if security else None,
             ),
             user=user,
         )

@@ -14,6 +14,10 @@ the local stack runs the same servers, at the same versions, without Docker:
 - :func:`kafka_node_files` writes one KRaft node's ``server.properties`` and formats its log
   directory; :func:`elasticsearch_files` writes a node's configuration (explicit heap, security
   settings, data and logs under the stack's folder).
+- Both take an optional security configuration (:class:`KafkaSecurity`,
+  :class:`ElasticsearchSecurity`): the same servers with the doors production has locked —
+  SASL/SCRAM-SHA-512 over TLS for Kafka's clients, TLS and authentication on Elasticsearch's
+  HTTP — so the credentials settings are exercised against servers that check them.
 
 Elasticsearch refuses to run as root: when we are root (CI is), the server runs as the system
 user ``khabar-es``, created on first use, which owns the node's folders.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import pwd
@@ -31,10 +36,11 @@ import shutil
 import stat
 import subprocess
 import xml.etree.ElementTree as ET  # noqa: S405 - our own pom, not untrusted XML
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shared.errors import StackError
 
@@ -179,6 +185,9 @@ class KafkaNode:
     port: int
     controller_port: int
     directory: Path
+    #: The inter-broker listener's port when the client listener (``port``) is secured: the
+    #: brokers keep talking PLAINTEXT among themselves on loopback, as the controllers do.
+    internal_port: int | None = None
 
     @property
     def properties(self) -> Path:
@@ -197,13 +206,72 @@ log4j.logger.state.change.logger=WARN
 """
 
 
-def kafka_properties(node: KafkaNode, cluster: list[KafkaNode]) -> str:
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """SASL/SCRAM-SHA-512 over TLS on the brokers' client listener.
+
+    The certificate files are PEM (the chain with the broker's own certificate first, an
+    unencrypted PKCS#8 key); they are inlined into ``server.properties`` as Kafka's PEM key store
+    (``ssl.keystore.type=PEM``), which needs no key-store password. The SCRAM users are created
+    when the storage is formatted (``--add-scram``), so they exist before the first client
+    connects; a KRaft cluster has no ZooKeeper to add them to later.
+    """
+
+    certificate_chain: Path
+    private_key: Path
+    users: Mapping[str, str] = field(default_factory=dict)
+    mechanism: str = "SCRAM-SHA-512"
+
+    def scram_arguments(self) -> list[str]:
+        """``kafka-storage format`` arguments that create every user."""
+        return [
+            argument
+            for name, password in self.users.items()
+            for argument in ("--add-scram", f"{self.mechanism}=[name={name},password={password}]")
+        ]
+
+
+def _property_value(text: str) -> str:
+    """A multi-line value as one ``.properties`` line (``\\n`` is read back as a newline)."""
+    return text.strip().replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _secured_listener(node: KafkaNode, security: KafkaSecurity) -> dict[str, object]:
+    """The settings that lock the client listener (``SASL_SSL``)."""
+    if node.internal_port is None:
+        raise StackError(f"Kafka node {node.node_id} needs an internal_port when secured")
+    prefix = f"listener.name.sasl_ssl.{security.mechanism.lower()}"
+    return {
+        "listeners": f"SASL_SSL://127.0.0.1:{node.port},PLAINTEXT://127.0.0.1:{node.internal_port},"
+        f"CONTROLLER://127.0.0.1:{node.controller_port}",
+        "advertised.listeners": f"SASL_SSL://127.0.0.1:{node.port},"
+        f"PLAINTEXT://127.0.0.1:{node.internal_port}",
+        "listener.security.protocol.map": "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,"
+        "CONTROLLER:PLAINTEXT",
+        "sasl.enabled.mechanisms": security.mechanism,
+        f"{prefix}.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule"
+        " required;",
+        "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+        "listener.name.sasl_ssl.ssl.keystore.certificate.chain": _property_value(
+            security.certificate_chain.read_text()
+        ),
+        "listener.name.sasl_ssl.ssl.keystore.key": _property_value(
+            security.private_key.read_text()
+        ),
+    }
+
+
+def kafka_properties(
+    node: KafkaNode, cluster: list[KafkaNode], security: KafkaSecurity | None = None
+) -> str:
     """One node's ``server.properties``: every node a broker and a controller voter; up to
-    three replicas of everything, two of them in sync for a write to count."""
+    three replicas of everything, two of them in sync for a write to count. With ``security``
+    the client listener takes SASL/SCRAM over TLS only; the controller and inter-broker
+    listeners stay PLAINTEXT on loopback."""
     replicas = min(3, len(cluster))
     in_sync = max(1, replicas - 1)
     voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in cluster)
-    settings = {
+    settings: dict[str, object] = {
         "process.roles": "broker,controller",
         "node.id": node.node_id,
         "controller.quorum.voters": voters,
@@ -225,15 +293,24 @@ def kafka_properties(node: KafkaNode, cluster: list[KafkaNode]) -> str:
         "group.initial.rebalance.delay.ms": 0,
         "unclean.leader.election.enable": "false",
     }
+    if security is not None:
+        settings.update(_secured_listener(node, security))
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
 def kafka_node_files(
-    runtime: Runtime, node: KafkaNode, cluster: list[KafkaNode], cluster_id: str
+    runtime: Runtime,
+    node: KafkaNode,
+    cluster: list[KafkaNode],
+    cluster_id: str,
+    security: KafkaSecurity | None = None,
 ) -> None:
-    """Write the node's configuration and format its log directory (once)."""
+    """Write the node's configuration and format its log directory (once), creating the
+    SCRAM users of ``security`` in the same step."""
     node.directory.mkdir(parents=True, exist_ok=True)
-    node.properties.write_text(kafka_properties(node, cluster))
+    node.properties.write_text(kafka_properties(node, cluster, security))
+    if security is not None:
+        node.properties.chmod(0o600)  # it holds the broker's private key
     (node.directory / "log4j.properties").write_text(_KAFKA_LOG4J)
     if (node.directory / "data" / "meta.properties").exists():
         return
@@ -246,6 +323,7 @@ def kafka_node_files(
             "--config",
             str(node.properties),
             "--ignore-formatted",
+            *(security.scram_arguments() if security else ()),
         ],
         capture_output=True,
         text=True,
@@ -296,8 +374,98 @@ class ElasticsearchNode:
         return self.directory / "config"
 
 
-def elasticsearch_files(runtime: Runtime, node: ElasticsearchNode, heap: str) -> None:
-    """Write the node's configuration; data and logs stay under its folder."""
+@dataclass(frozen=True)
+class ElasticsearchUser:
+    """A file-realm user and the one role it has."""
+
+    password: str
+    role: str
+
+
+@dataclass(frozen=True)
+class ElasticsearchSecurity:
+    """Security on, with TLS on HTTP, and users and roles in files.
+
+    Users and roles live in the file realm (``config/users``, ``config/roles.yml``) because the
+    integration-test distribution cannot hold the ``.security`` index that API keys and the
+    native realm are stored in: that index's mapping needs the ``pattern_capture`` filter of the
+    analysis-common module, which the distribution leaves out. A role in ``roles.yml`` is the
+    same role descriptor an API key carries, and Elasticsearch enforces it the same way.
+    ``username`` is a superuser for the stack's own readiness probe; the services get ``users``.
+    """
+
+    certificate_chain: Path
+    private_key: Path
+    certificate_authority: Path
+    username: str
+    password: str
+    users: Mapping[str, ElasticsearchUser] = field(default_factory=dict)
+    #: Role descriptors by name (``cluster``, ``indices`` …), as the security API takes them.
+    roles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    #: Where the node reads its TLS files: the server may only read files under its config.
+    TLS_FOLDER = "tls"
+
+    def settings(self) -> list[str]:
+        """``elasticsearch.yml`` lines."""
+        tls = self.TLS_FOLDER
+        return [
+            "xpack.security.enabled: true",
+            "xpack.security.http.ssl.enabled: true",
+            f"xpack.security.http.ssl.certificate: {tls}/http.crt",
+            f"xpack.security.http.ssl.key: {tls}/http.key",
+            f"xpack.security.http.ssl.certificate_authorities: [{tls}/ca.crt]",
+            # One node on loopback: nothing else joins its transport, which TLS would guard.
+            "xpack.security.transport.ssl.enabled: false",
+        ]
+
+    def install(self, runtime: Runtime, node: ElasticsearchNode) -> None:
+        """Copy the TLS files into the node's config, write the roles, create the users."""
+        tls = node.config / self.TLS_FOLDER
+        tls.mkdir(exist_ok=True)
+        for source, name in (
+            (self.certificate_chain, "http.crt"),
+            (self.private_key, "http.key"),
+            (self.certificate_authority, "ca.crt"),
+        ):
+            shutil.copyfile(source, tls / name)
+        (tls / "http.key").chmod(0o600)
+        # JSON is YAML: one flow mapping per role.
+        roles = "".join(f"{name}: {json.dumps(role)}\n" for name, role in self.roles.items())
+        (node.config / "roles.yml").write_text(roles)
+        users = {self.username: ElasticsearchUser(self.password, "superuser"), **self.users}
+        for name, user in users.items():
+            self._add_user(runtime, node, name, user)
+
+    def _add_user(
+        self, runtime: Runtime, node: ElasticsearchNode, name: str, user: ElasticsearchUser
+    ) -> None:
+        existing = node.config / "users"
+        if existing.exists() and any(
+            line.startswith(f"{name}:") for line in existing.read_text().splitlines()
+        ):
+            return
+        tool = runtime.elasticsearch_home / "bin" / "elasticsearch-users"
+        result = subprocess.run(  # noqa: S603 - the distribution's own tool
+            [str(tool), "useradd", name, "-p", user.password, "-r", user.role],
+            env=elasticsearch_environment(runtime, node),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(f"elasticsearch-users failed:\n{result.stdout}{result.stderr}")
+
+
+def elasticsearch_files(
+    runtime: Runtime,
+    node: ElasticsearchNode,
+    heap: str,
+    security: ElasticsearchSecurity | None = None,
+) -> None:
+    """Write the node's configuration; data and logs stay under its folder. Without
+    ``security`` the node runs with security off (explicitly: otherwise its first start
+    auto-configures TLS and a random password)."""
     config, data, logs = node.config, node.directory / "data", node.directory / "logs"
     for folder in (data, logs, node.directory / "tmp"):
         folder.mkdir(parents=True, exist_ok=True)
@@ -307,6 +475,7 @@ def elasticsearch_files(runtime: Runtime, node: ElasticsearchNode, heap: str) ->
     options = (runtime.elasticsearch_home / "config" / "jvm.options").read_text()
     (config / "jvm.options").write_text(options.replace("logs/", f"{logs}/"))
     (config / "jvm.options.d" / "heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
+    security_lines = security.settings() if security else ["xpack.security.enabled: false"]
     (config / "elasticsearch.yml").write_text(
         "\n".join(
             [
@@ -318,8 +487,7 @@ def elasticsearch_files(runtime: Runtime, node: ElasticsearchNode, heap: str) ->
                 f"transport.port: {node.transport_port}",
                 f"path.data: {data}",
                 f"path.logs: {logs}",
-                # Explicit, or the first start auto-configures TLS and a password.
-                "xpack.security.enabled: false",
+                *security_lines,
                 # A nearly full disk must not make the local node refuse to allocate shards.
                 "cluster.routing.allocation.disk.threshold_enabled: false",
                 "action.destructive_requires_name: false",
@@ -327,6 +495,8 @@ def elasticsearch_files(runtime: Runtime, node: ElasticsearchNode, heap: str) ->
             ]
         )
     )
+    if security is not None:
+        security.install(runtime, node)
     if os.geteuid() == 0:
         uid, gid = elasticsearch_user()
         for path in (node.directory, *node.directory.rglob("*")):

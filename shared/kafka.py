@@ -17,7 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from shared.models import KhabarModel
+from shared.events import article_headers
+from shared.models import EnrichedArticle, KhabarModel, RawArticle
 from shared.settings import KhabarSettings
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,11 @@ JSON = b"application/json"
 
 
 def client_options(settings: KhabarSettings) -> dict[str, Any]:
-    """Connection options common to producers, consumers and admin clients."""
+    """Connection options common to producers, consumers and admin clients.
+
+    Over TLS the broker's certificate is checked against ``KHABAR_KAFKA_SSL_CAFILE`` (the
+    system's trust store when unset) and its host name against the bootstrap address.
+    """
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap,
         "security_protocol": settings.kafka_security_protocol,
@@ -40,7 +45,8 @@ def client_options(settings: KhabarSettings) -> dict[str, Any]:
     if settings.kafka_security_protocol.endswith("SSL"):
         from aiokafka.helpers import create_ssl_context
 
-        options["ssl_context"] = create_ssl_context()
+        cafile = settings.kafka_ssl_cafile
+        options["ssl_context"] = create_ssl_context(cafile=str(cafile) if cafile else None)
     return options
 
 
@@ -63,9 +69,17 @@ def make_producer(settings: KhabarSettings, **overrides: Any) -> AIOKafkaProduce
     return AIOKafkaProducer(**options)
 
 
-def event_headers(extra: Mapping[str, str] | None = None) -> list[tuple[str, bytes]]:
-    """Headers for a JSON event (``traceparent`` is added by the Kafka instrumentation)."""
-    headers = [("content-type", JSON)]
+def event_headers(
+    extra: Mapping[str, str] | None = None, *, article: RawArticle | EnrichedArticle | None = None
+) -> list[tuple[str, bytes]]:
+    """Headers for a JSON event, as the list aiokafka's producer (and the Kafka
+    instrumentation, which appends ``traceparent``) takes.
+
+    With ``article``: its CloudEvents attributes (:func:`shared.events.article_headers`), the
+    envelope every record on Khabar's topics carries; without, only the content type.
+    """
+    envelope = article_headers(article) if article is not None else {"content-type": JSON}
+    headers = list(envelope.items())
     headers.extend((key, value.encode()) for key, value in (extra or {}).items())
     return headers
 

@@ -234,6 +234,33 @@ class ArticleAccepted(KhabarModel):
     id: str
 
 
+class FieldError(KhabarModel):
+    """One reason a request was not valid: where (``loc``), what and which rule."""
+
+    loc: list[str | int] = Field(
+        description="Where: 'body', 'query', 'path' or 'header', then the field and any index."
+    )
+    msg: str
+    type: str = Field(description="The rule that failed, e.g. 'missing', 'string_too_long'.")
+
+
+class ProblemDetail(KhabarModel):
+    """Every error answer of the gateway (RFC 9457 problem details, ``application/problem+json``).
+
+    One shape for every 4xx and 5xx, whether a route, the validation of a request or the
+    admission checks (rate limit, body size) refused it, so a client reads ``detail`` — always a
+    sentence — in one place; a 422 also lists each failed rule in ``errors``.
+    """
+
+    type: str = Field(default="about:blank", description="RFC 9457: no type beyond the status.")
+    title: str = Field(description="The status's phrase, e.g. 'Not Found'.")
+    status: int = Field(ge=400, le=599)
+    detail: str = Field(description="Why, in words a consumer can act on.")
+    errors: list[FieldError] = Field(
+        default_factory=list, description="Each failed rule of a request that is not valid (422)."
+    )
+
+
 class EntitySummary(KhabarModel):
     """An entity as listed on a search hit."""
 

@@ -89,7 +89,7 @@ class Publisher:
                 self.settings.topics.raw,
                 encode_event(article),
                 key=article.id.encode(),
-                headers=event_headers(),
+                headers=event_headers(article=article),
             )
             return future
 

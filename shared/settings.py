@@ -44,6 +44,11 @@ class KhabarSettings(BaseSettings):
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
     kafka_username: str | None = None
     kafka_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL); "
+        "unset = the system's trust store.",
+    )
     topic_prefix: str = ""
     topic_partitions: int = Field(default=4, ge=1, le=1024)
     topic_replication_factor: int = Field(
@@ -95,10 +100,56 @@ class KhabarSettings(BaseSettings):
                 raise ConfigurationError(f"KHABAR_{name.upper()} is a placeholder in production")
         return self
 
+    @model_validator(mode="after")
+    def _locked_doors_in_production(self) -> KhabarSettings:
+        """Production talks to Kafka and Elasticsearch over TLS, with credentials, only.
+
+        Each refusal names the variable to set: the operator reads one line at startup, and a
+        service that would have sent articles (or keys) in the clear never starts.
+        """
+        if self.environment == "production":
+            _check_kafka_in_production(self)
+            _check_elasticsearch_in_production(self)
+        return self
+
     @cached_property
     def topics(self) -> Topics:
         """Topic names, with the configured prefix."""
         return Topics(self.topic_prefix)
+
+
+def _check_kafka_in_production(settings: KhabarSettings) -> None:
+    protocol = settings.kafka_security_protocol
+    if protocol in ("PLAINTEXT", "SASL_PLAINTEXT"):
+        raise ConfigurationError(
+            f"KHABAR_KAFKA_SECURITY_PROTOCOL is {protocol}, which sends Kafka traffic unencrypted: "
+            "production needs SASL_SSL (with KHABAR_KAFKA_SSL_CAFILE for a private CA)"
+        )
+    if protocol == "SSL":
+        raise ConfigurationError(
+            "KHABAR_KAFKA_SECURITY_PROTOCOL is SSL, which logs in with no credentials: "
+            "production needs SASL_SSL with KHABAR_KAFKA_USERNAME and KHABAR_KAFKA_PASSWORD"
+        )
+    if not settings.kafka_username or settings.kafka_password is None:
+        raise ConfigurationError(
+            "KHABAR_KAFKA_USERNAME and KHABAR_KAFKA_PASSWORD must be set in production "
+            f"(the {settings.kafka_sasl_mechanism} login of SASL_SSL)"
+        )
+
+
+def _check_elasticsearch_in_production(settings: KhabarSettings) -> None:
+    if not settings.elasticsearch_url.lower().startswith("https://"):
+        raise ConfigurationError(
+            "KHABAR_ELASTICSEARCH_URL must be an https:// URL in production (with "
+            "KHABAR_ELASTICSEARCH_CA_CERTS for a private CA): plain http sends documents and "
+            "credentials unencrypted"
+        )
+    basic = settings.elasticsearch_username and settings.elasticsearch_password is not None
+    if settings.elasticsearch_api_key is None and not basic:
+        raise ConfigurationError(
+            "KHABAR_ELASTICSEARCH_API_KEY (or KHABAR_ELASTICSEARCH_USERNAME and "
+            "KHABAR_ELASTICSEARCH_PASSWORD) must be set in production"
+        )
 
 
 class IngestSettings(KhabarSettings):
@@ -215,8 +266,14 @@ class ApiSettings(KhabarSettings):
 
     @model_validator(mode="after")
     def _keys_required_in_production(self) -> ApiSettings:
-        if self.environment == "production" and not self.api_keys:
-            raise ConfigurationError("KHABAR_API_KEYS must be set in production")
+        if self.environment != "production":
+            return self
+        if not self.api_keys:
+            raise ConfigurationError(
+                "KHABAR_API_KEYS must be set in production (without keys, writes are open)"
+            )
+        if any(key.get_secret_value().lower() in _PLACEHOLDERS for key in self.api_keys):
+            raise ConfigurationError("KHABAR_API_KEYS holds a placeholder key in production")
         return self
 
 

@@ -22,8 +22,9 @@ from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.web import Request, Response, View
 from opentelemetry import trace
 
+from shared.events import dead_letter_headers
 from shared.http import ReadinessCheck, run_checks
-from shared.kafka import decode_headers, faust_broker_url
+from shared.kafka import client_options, decode_headers, faust_broker_url
 from shared.models import DeadLetter, Stage
 from shared.settings import KhabarSettings
 from shared.telemetry import (
@@ -100,11 +101,29 @@ def make_app(
     return app, state
 
 
+def _faust_credentials(settings: KhabarSettings) -> faust.auth.Credentials | None:
+    """The Kafka login as faust takes it: the same TLS context and SASL user as every other
+    client (``shared.kafka.client_options``). faust's aiokafka transport hands these to its
+    consumers and producers (``credentials_to_aiokafka_auth``), SCRAM-SHA-512 included."""
+    ssl_context = client_options(settings).get("ssl_context")
+    if settings.kafka_security_protocol.startswith("SASL"):
+        password = settings.kafka_password.get_secret_value() if settings.kafka_password else None
+        return faust.SASLCredentials(
+            username=settings.kafka_username,
+            password=password,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=ssl_context,
+        )
+    if ssl_context is not None:
+        return faust.SSLCredentials(ssl_context)
+    return None
+
+
 def _faust_options(settings: KhabarSettings, web_port: int) -> dict[str, Any]:
     """faust's settings as Khabar runs it on Apache Kafka."""
     return {
         "broker": faust_broker_url(settings),
-        "broker_credentials": None,
+        "broker_credentials": _faust_credentials(settings),
         "store": "memory://",
         "datadir": str(settings.data_dir / "{conf.name}"),
         "autodiscover": False,
@@ -302,6 +321,6 @@ async def dead_letter(
         dlq_topic,
         key=message.key,
         value=letter.model_dump_json().encode(),
-        headers={"content-type": b"application/json", "khabar-stage": stage.encode()},
+        headers={**dead_letter_headers(letter), "khabar-stage": stage.encode()},
     )
     return letter

@@ -84,7 +84,7 @@ async def _measure(mode: str, settings: KhabarSettings, count: int, run: str) ->
                         TOPIC,
                         encode_event(enriched),
                         key=article.id.encode(),
-                        headers=event_headers(),
+                        headers=event_headers(article=enriched),
                     )
                 )
         await asyncio.gather(*futures)

@@ -244,7 +244,7 @@ class FaultLab:
                         self.settings.topics.raw,
                         encode_event(article),
                         key=article.id.encode(),
-                        headers=event_headers(),
+                        headers=event_headers(article=article),
                     )
                 await producer.flush()
             finally:

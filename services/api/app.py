@@ -4,7 +4,8 @@ One pooled Elasticsearch client, one Kafka producer and the knowledge base per p
 (:mod:`services.api.deps`), handed to routes as ``Annotated`` dependencies. Routes live in one
 module per resource, listed in :mod:`services.api.routers`. Every request passes a per-client
 rate limit; errors become ``HTTPException`` only at the edge, with a reason a consumer can act
-on.
+on, and every error answers in one shape (:mod:`services.api.errors`). The OpenAPI document says
+what these settings enforce (:mod:`services.api.openapi`).
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
+from services.api import openapi
 from services.api.deps import Resources
+from services.api.errors import http_error, validation_error
 from services.api.routers import resource_routers
 from services.api.security import AdmissionMiddleware
 from shared.elastic import ping
 from shared.http import operational_router, serve
 from shared.kafka import ensure_topics
-from shared.process import settle_heap
+from shared.process import check_kafka_login, refuse_on_startup_errors, settle_heap
 from shared.settings import ApiSettings
 from shared.telemetry import (
     configure_telemetry,
@@ -50,6 +53,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             "cross-script linked entities; submit articles into the pipeline."
         ),
         lifespan=_lifespan(resources),
+        # operationIds a client generator can use as method names: the route functions' names
+        generate_unique_id_function=lambda route: route.name,
         **fastapi_options(),
     )
     app.state.resources = resources
@@ -68,7 +73,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     # Outermost: every request, refused ones included, gets a span and is counted.
     instrument_api(app)
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    openapi.install(app, settings)
 
     async def es_check() -> dict[str, bool]:
         return {"elasticsearch": await ping(resources.es)}
@@ -105,16 +112,9 @@ def _lifespan(resources: Resources) -> Callable[[FastAPI], AbstractAsyncContextM
     return lifespan
 
 
-async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    """A 422 in the documented ``HTTPValidationError`` shape, at most 20 errors long."""
-    errors = [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()[:20]
-    ]
-    return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
-
-
 def main() -> None:
     """Run the API until SIGTERM."""
-    settings = ApiSettings()
+    with refuse_on_startup_errors("api"):
+        settings = ApiSettings()
+        check_kafka_login(settings)
     serve(create_app(settings), settings.bind_host, settings.api_port)

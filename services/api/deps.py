@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from cachetools import TTLCache
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from services.api.broker import BrokerStats
+from services.api.errors import error_responses
+from services.api.openapi import READ_SCHEME, WRITE_SCHEME
 from services.api.resolve import QueryResolver
 from services.api.security import KeyChecker, RateLimiter
 from shared.elastic import make_client
@@ -23,6 +26,11 @@ from shared.kb import KnowledgeBase
 from shared.publisher import Publisher
 from shared.settings import ApiSettings
 from shared.vectors import StaticEmbedder, shared_embedder
+
+#: How many accepted article ids a process remembers, and for how long (the chain indexes an
+#: article within seconds; one still unknown after this long is a dead letter or lost).
+ACCEPTED_KEPT = 100_000
+ACCEPTED_SECONDS = 600.0
 
 
 class Resources:
@@ -47,6 +55,10 @@ class Resources:
             settings.api_rate_limit_per_second, settings.api_rate_limit_burst
         )
         self.broker = BrokerStats(settings)
+        # Articles this process accepted lately → the trace each opened (None for a batch's,
+        # whose traces are their own): what the trace route answers for an article still on its
+        # way, before the index or the span store knows it.
+        self.accepted: TTLCache[str, str | None] = TTLCache(ACCEPTED_KEPT, ACCEPTED_SECONDS)
 
     def key_allowed(self, key: str | None) -> bool:
         """Constant-time check of an API key against the configured (hashed) keys."""
@@ -65,16 +77,14 @@ async def get_resources(request: Request) -> Resources:
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
-_API_KEY = APIKeyHeader(
-    name="X-API-Key",
-    auto_error=False,
-    description="API key: required for writes when keys are configured, and for reads when "
-    "KHABAR_API_KEYS_FOR_READS is set.",
-)
+#: One header, two schemes: each marks the operations of its kind in the generated document, and
+#: :mod:`services.api.openapi` turns the marks into what the settings enforce (one ``ApiKey``).
+_READ_KEY = APIKeyHeader(name="X-API-Key", scheme_name=READ_SCHEME, auto_error=False)
+_WRITE_KEY = APIKeyHeader(name="X-API-Key", scheme_name=WRITE_SCHEME, auto_error=False)
 
 
 async def require_write_key(
-    resources: ResourcesDep, x_api_key: Annotated[str | None, Security(_API_KEY)] = None
+    resources: ResourcesDep, x_api_key: Annotated[str | None, Security(_WRITE_KEY)] = None
 ) -> None:
     """Refuse a write without a valid key (when keys are configured)."""
     if not resources.key_allowed(x_api_key):
@@ -84,7 +94,7 @@ async def require_write_key(
 
 
 async def require_read_key(
-    resources: ResourcesDep, x_api_key: Annotated[str | None, Security(_API_KEY)] = None
+    resources: ResourcesDep, x_api_key: Annotated[str | None, Security(_READ_KEY)] = None
 ) -> None:
     """Refuse a read without a valid key when reads are configured to need one."""
     if resources.settings.api_keys_for_reads and not resources.key_allowed(x_api_key):
@@ -96,14 +106,17 @@ async def require_read_key(
 WriteKeyDep = Annotated[None, Depends(require_write_key)]
 ReadKeyDep = Annotated[None, Depends(require_read_key)]
 
-#: Documented on every route that queries the search server.
-SEARCH_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "The request cannot be run (bad cursor, too many words, …)."},
-    401: {"description": "A valid X-API-Key is required."},
-    429: {"description": "Too many requests; retry after the Retry-After header's seconds."},
-    502: {"description": "The search server failed."},
-    503: {"description": "The search server is unavailable."},
-}
+#: What every read can answer besides its result: no key (when reads need one), parameters
+#: outside the document, the rate limit. (401 is dropped from the document where no key is
+#: required.)
+READ_ERRORS = error_responses(401, 422, 429)
+#: Every route that queries the search server.
+SEARCH_ERRORS = error_responses(400, 401, 422, 429, 502, 503)
+#: Every write: a body that cannot be parsed, no key, a body without a length or over the
+#: limit, not valid, broker down.
+WRITE_ERRORS = error_responses(
+    400, 401, 411, 413, 422, 429, 503, _400="The body could not be parsed (e.g. nested too deep)."
+)
 
 
 async def run_search(resources: Resources, request: dict[str, Any]) -> dict[str, Any] | None:

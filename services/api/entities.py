@@ -11,7 +11,6 @@ search with aggregations (term filters and aggregations are cheap even on the lo
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -23,8 +22,11 @@ from services.api.contract import (
     LANG_QUERY,
     SUGGESTIONS_EXAMPLE,
     TO_QUERY,
+    InstantParam,
     LanguageParam,
+    article_links,
     check_range,
+    entity_links,
     json_example,
 )
 from services.api.deps import (
@@ -35,6 +37,7 @@ from services.api.deps import (
     run_search,
     total_hits,
 )
+from services.api.errors import error_responses
 from services.api.execute import perform_search
 from services.api.search import (
     ENTITY_TYPES,
@@ -174,7 +177,10 @@ async def _article_counts(resources: Resources, ids: list[str]) -> dict[str, int
 @router.get(
     "/entities",
     response_model=EntitySuggestions,
-    responses={**SEARCH_ERRORS, **json_example(SUGGESTIONS_EXAMPLE)},
+    responses={
+        **SEARCH_ERRORS,
+        **json_example(SUGGESTIONS_EXAMPLE, entity_links("$response.body#/items/0/id")),
+    },
 )
 async def list_entities(
     resources: ResourcesDep,
@@ -218,8 +224,8 @@ async def list_entities(
     response_model=EntityDetail,
     responses={
         **SEARCH_ERRORS,
-        **json_example(ENTITY_EXAMPLE),
-        404: {"description": "Neither the KB nor any article knows this entity."},
+        **json_example(ENTITY_EXAMPLE, entity_links("$response.body#/co_occurring/0/id")),
+        **error_responses(404, _404="Neither the KB nor any article knows this entity."),
     },
 )
 async def get_entity(
@@ -272,15 +278,17 @@ async def get_entity(
 
 
 @router.get(
-    "/entities/{entity_id}/articles", response_model=SearchResponse, responses=SEARCH_ERRORS
+    "/entities/{entity_id}/articles",
+    response_model=SearchResponse,
+    responses={**SEARCH_ERRORS, 200: {"links": article_links("$response.body#/hits/0/id")}},
 )
 async def list_entity_articles(
     resources: ResourcesDep,
     _: ReadKeyDep,
     entity_id: Annotated[str, ENTITY_ID],
     lang: Annotated[list[LanguageParam], LANG_QUERY] = [],  # noqa: B006
-    published_from: Annotated[datetime | None, FROM_QUERY] = None,
-    published_to: Annotated[datetime | None, TO_QUERY] = None,
+    published_from: Annotated[InstantParam | None, FROM_QUERY] = None,
+    published_to: Annotated[InstantParam | None, TO_QUERY] = None,
     size: Annotated[int, Query(ge=1, le=100, description="Hits per page.")] = 10,
     sort: Annotated[Literal["relevance", "date"], Query()] = "date",
     cursor: Annotated[str | None, CURSOR_QUERY] = None,

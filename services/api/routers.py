@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.api import articles, entities, search_route, stats, stream, traces
+from services.api import articles, contract_route, entities, search_route, stats, stream, traces
 from services.api.web import web_router
 
 
@@ -23,5 +23,6 @@ def resource_routers() -> list[APIRouter]:
         stats.router,
         stream.router,
         traces.router,
+        contract_route.router,
         web_router(),
     ]

@@ -8,7 +8,6 @@ the requests are built in :mod:`services.api.search` and :mod:`services.api.hybr
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -20,8 +19,10 @@ from services.api.contract import (
     SEARCH_EXAMPLE,
     TO_QUERY,
     EntityIdParam,
+    InstantParam,
     LanguageParam,
     SourceParam,
+    article_links,
     check_range,
     json_example,
 )
@@ -38,7 +39,10 @@ router = APIRouter(tags=["search"])
 @router.get(
     "/search",
     response_model=SearchResponse,
-    responses={**SEARCH_ERRORS, **json_example(SEARCH_EXAMPLE)},
+    responses={
+        **SEARCH_ERRORS,
+        **json_example(SEARCH_EXAMPLE, article_links("$response.body#/hits/0/id")),
+    },
 )
 async def search_articles(
     resources: ResourcesDep,
@@ -64,8 +68,8 @@ async def search_articles(
     source: Annotated[
         list[SourceParam], Query(description="Source names (feeds, sites).", max_length=20)
     ] = [],  # noqa: B006
-    published_from: Annotated[datetime | None, FROM_QUERY] = None,
-    published_to: Annotated[datetime | None, TO_QUERY] = None,
+    published_from: Annotated[InstantParam | None, FROM_QUERY] = None,
+    published_to: Annotated[InstantParam | None, TO_QUERY] = None,
     size: Annotated[int, Query(ge=1, le=100, description="Hits per page.")] = 10,
     sort: Annotated[
         Literal["relevance", "date"], Query(description="date = newest first.")

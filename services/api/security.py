@@ -19,8 +19,9 @@ from collections.abc import Callable, Sequence
 from cachetools import LRUCache
 from pydantic import SecretStr
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.api.errors import ProblemResponse, problem
 
 
 class KeyChecker:
@@ -122,29 +123,24 @@ class AdmissionMiddleware:
                 return
         await self.app(scope, receive, send)
 
-    def _refusal(self, scope: Scope) -> JSONResponse | None:
+    def _refusal(self, scope: Scope) -> ProblemResponse | None:
         headers = Headers(scope=scope)
         if self.limiter.enabled and not str(scope["path"]).startswith(UNLIMITED_PREFIXES):
             client = scope.get("client")
             address = client[0] if client else "unknown"
             wait = self.limiter.acquire(self.keys.client_id(headers.get("x-api-key"), address))
             if wait > 0:
-                return JSONResponse(
-                    {"detail": "rate limit exceeded; retry after the Retry-After seconds"},
-                    status_code=429,
+                return problem(
+                    429,
+                    "rate limit exceeded; retry after the Retry-After seconds",
                     headers={"Retry-After": retry_after(wait)},
                 )
         length = headers.get("content-length")
         limit = self.max_body_bytes
         if length is not None and (not length.isdigit() or int(length) > limit):
-            return JSONResponse(
-                {"detail": f"request body exceeds the limit of {limit} bytes"}, status_code=413
-            )
+            return problem(413, f"request body exceeds the limit of {limit} bytes")
         if length is None and scope["method"] in _WRITE_METHODS:
             # A chunked body has no length to check up front and would be read whole into
             # memory: writes must declare their size.
-            return JSONResponse(
-                {"detail": f"a Content-Length header is required (limit {limit} bytes)"},
-                status_code=411,
-            )
+            return problem(411, f"a Content-Length header is required (limit {limit} bytes)")
         return None

@@ -25,8 +25,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from services.api.contract import EntityIdParam, LanguageParam
+from services.api.contract import CURSOR_PATTERN, EntityIdParam, InstantParam, LanguageParam
 from services.api.deps import SEARCH_ERRORS, ReadKeyDep, Resources, ResourcesDep, run_search
+from services.api.errors import error_responses
 from services.api.resolve import QueryTooLongError
 from services.api.search import (
     SOURCE_FIELDS,
@@ -116,7 +117,9 @@ async def _events(
             "comments as keep-alives, and 'end' when the time limit is reached.",
             "content": {"text/event-stream": {"example": EVENT_EXAMPLE}},
         },
-        503: {"description": "Too many open streams on this gateway; retry later."},
+        **error_responses(
+            503, _503="Too many open streams on this gateway, or the search server is down."
+        ),
     },
 )
 async def stream_articles(
@@ -130,14 +133,20 @@ async def stream_articles(
     ] = [],  # noqa: B006
     lang: Annotated[list[LanguageParam], Query(description="Language codes.")] = [],  # noqa: B006
     since: Annotated[
-        datetime | None,
+        InstantParam | None,
         Query(description="Report articles indexed after this instant (default: now)."),
     ] = None,
     max_seconds: Annotated[
         float | None, Query(gt=0, le=86_400, description="Close the stream after this long.")
     ] = None,
     last_event_id: Annotated[
-        str | None, Header(alias="Last-Event-ID", max_length=500, description="Resume cursor.")
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            max_length=500,
+            pattern=CURSOR_PATTERN,
+            description="Resume cursor: the id of the last event received.",
+        ),
     ] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events of newly indexed articles matching a query, entities or languages."""
@@ -148,7 +157,6 @@ async def stream_articles(
             after = decode_cursor(last_event_id)
         else:
             start = since or datetime.now(UTC)
-            start = start if start.tzinfo else start.replace(tzinfo=UTC)
             after = [int(start.timestamp() * 1000), ""]
     except (QueryTooLongError, InvalidCursorError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc

@@ -17,7 +17,8 @@ from typing import Annotated, Any
 from elasticsearch import TransportError
 from fastapi import APIRouter, HTTPException, Path, status
 
-from services.api.deps import ReadKeyDep, Resources, ResourcesDep
+from services.api.deps import READ_ERRORS, ReadKeyDep, Resources, ResourcesDep
+from services.api.errors import error_responses
 from shared.elastic import get_document
 from shared.models import ArticleTrace
 from shared.telemetry import trace_store
@@ -26,10 +27,7 @@ from shared.tracestore import build_journey, find_journey_spans, latest_trace_id
 router = APIRouter()
 
 _HEX_ID = r"^[0-9a-f]{32}$"
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "A valid X-API-Key is required."},
-    503: {"description": "The search server is unavailable."},
-}
+_ERRORS = {**READ_ERRORS, **error_responses(503)}
 
 
 async def _spans(resources: Resources, trace_id: str | None) -> list[dict[str, Any]]:
@@ -45,7 +43,7 @@ async def _spans(resources: Resources, trace_id: str | None) -> list[dict[str, A
     tags=["articles"],
     responses={
         **_ERRORS,
-        404: {"description": "Neither an indexed article nor a stored span has this id."},
+        **error_responses(404, _404="Neither an indexed article nor a stored span has this id."),
     },
 )
 async def get_article_trace(
@@ -55,19 +53,27 @@ async def get_article_trace(
         str, Path(pattern=_HEX_ID, description="The article's 32-hex-character id.")
     ],
 ) -> ArticleTrace:
-    """An article's journey: its spans from every service and the time spent in each stage."""
+    """An article's journey: its spans from every service and the time spent in each stage.
+
+    The status monitor of an accepted write: from the moment this gateway accepts an article it
+    answers 200 (no spans yet, ``complete`` false), so a client polls here, not
+    ``GET /articles/{id}``, which answers once the article is indexed.
+    """
     settings = resources.settings
+    accepted = article_id in resources.accepted
     try:
         document = await get_document(resources.es, settings.index_alias, article_id)
         trace_id: str | None = document.get("trace_id") if document else None
         if trace_id is None and trace_store(settings) == "elasticsearch":
             trace_id = await latest_trace_id(resources.es, settings.trace_index, article_id)
+        if trace_id is None and accepted:
+            trace_id = resources.accepted.get(article_id)
         spans = await _spans(resources, trace_id)
     except TransportError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "search backend unavailable"
         ) from exc
-    if document is None and trace_id is None:
+    if document is None and trace_id is None and not accepted:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no article or trace for id {article_id}")
     return build_journey(
         article_id,
@@ -83,7 +89,7 @@ async def get_article_trace(
     "/traces/{trace_id}",
     response_model=ArticleTrace,
     tags=["traces"],
-    responses={**_ERRORS, 404: {"description": "No stored span has this trace id."}},
+    responses={**_ERRORS, **error_responses(404, _404="No stored span has this trace id.")},
 )
 async def get_trace(
     resources: ResourcesDep,

@@ -27,8 +27,9 @@ from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from services.enrich.pipeline import Enricher
+from shared.events import ENRICHED_ARTICLE, headers_for
 from shared.models import EnrichedArticle, RawArticle
-from shared.process import settle_heap
+from shared.process import check_kafka_login, refuse_on_startup_errors, settle_heap
 from shared.settings import EnrichSettings
 from shared.streaming import (
     bytes_topic,
@@ -135,7 +136,7 @@ class EnrichWorker:
                         self.enriched_topic,
                         key=key,
                         value=value,
-                        headers={"content-type": b"application/json"},
+                        headers=headers_for(ENRICHED_ARTICLE, event_id=key.decode()),
                     )
                     in_flight.append((event, delivery))
             await asyncio.sleep(0)  # let the producer and the fetcher run between articles
@@ -191,5 +192,8 @@ def _observe(raw: RawArticle, enriched: EnrichedArticle, seconds: float) -> None
 
 def main() -> None:
     """Run the enrich worker until SIGTERM."""
-    worker = EnrichWorker(EnrichSettings())
+    with refuse_on_startup_errors("enrich"):
+        settings = EnrichSettings()
+        check_kafka_login(settings)
+        worker = EnrichWorker(settings)
     run_worker(worker.app, worker.state, "enrich", worker.settings)

@@ -29,6 +29,7 @@ from services.index.stories import StoryAssigner, StoryPolicy
 from shared.elastic import article_document, ensure_index, make_client, ping
 from shared.kafka import decode_headers
 from shared.models import EnrichedArticle
+from shared.process import check_kafka_login, refuse_on_startup_errors
 from shared.settings import IndexSettings
 from shared.streaming import bytes_topic, dead_letter, hand_back, make_app, run_worker
 from shared.vectors import model_dims
@@ -247,5 +248,8 @@ class IndexWorker:
 
 def main() -> None:
     """Run the index worker until SIGTERM."""
-    worker = IndexWorker(IndexSettings())
+    with refuse_on_startup_errors("index"):
+        settings = IndexSettings()
+        check_kafka_login(settings)
+        worker = IndexWorker(settings)
     run_worker(worker.app, worker.state, "index", worker.settings)

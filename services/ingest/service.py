@@ -26,6 +26,7 @@ from shared.errors import BrokerError
 from shared.http import operational_router, serve
 from shared.kafka import ensure_topics
 from shared.models import RawArticle
+from shared.process import check_kafka_login, refuse_on_startup_errors
 from shared.publisher import Publisher
 from shared.settings import IngestSettings
 from shared.telemetry import configure_telemetry, shutdown_tracing
@@ -144,5 +145,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
 def main() -> None:
     """Run the ingest service until SIGTERM."""
-    settings = IngestSettings()
+    with refuse_on_startup_errors("ingest"):
+        settings = IngestSettings()
+        check_kafka_login(settings)
     serve(create_app(settings), settings.bind_host, settings.ingest_port)

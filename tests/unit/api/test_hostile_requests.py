@@ -78,7 +78,10 @@ def test_wrong_fields_are_422_naming_the_field(
 ) -> None:
     response = client.post("/articles", json=payload, headers={"X-API-Key": KEY})
     assert response.status_code == 422, response.text
-    assert any(field in error["loc"] for error in response.json()["detail"]), response.text
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem["status"] == 422 and field in problem["detail"], problem
+    assert any(field in error["loc"] for error in problem["errors"]), response.text
 
 
 @pytest.mark.parametrize(

@@ -70,5 +70,6 @@ def test_app_answers_429_with_retry_after_and_requires_read_keys() -> None:
     unauthorised, schema, limited, health = asyncio.run(run())
     assert unauthorised.status_code == 401 and "reads" in unauthorised.text
     assert schema.status_code == 200
-    assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
+    # 2 s for a token at 0.5/s, less what the first two requests took (under a second or two)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] in {"1", "2"}
     assert health.status_code == 200

@@ -116,7 +116,13 @@ def test_configmap_boots_the_service_in_production(
         monkeypatch.delenv(name)
     for name, value in config["data"].items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("KHABAR_API_KEYS", "a-real-key-from-the-secret")
+    for name in (
+        "KHABAR_API_KEYS",
+        "KHABAR_KAFKA_USERNAME",
+        "KHABAR_KAFKA_PASSWORD",
+        "KHABAR_ELASTICSEARCH_API_KEY",
+    ):
+        monkeypatch.setenv(name, f"a-real-value-from-the-secret-{name.lower()}")
     try:
         settings = SERVICE_SETTINGS[service]()
     except ConfigurationError as exc:

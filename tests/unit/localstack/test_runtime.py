@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from services import runtime
-from services.localstack import LocalStack, StackPorts, StackSettings
+from services.localstack import LocalStack, StackPorts, StackSecurity, StackSettings
 from services.runtime import (
     POM,
     ElasticsearchNode,
+    ElasticsearchSecurity,
+    ElasticsearchUser,
     KafkaNode,
+    KafkaSecurity,
     Runtime,
     elasticsearch_files,
     java_home,
@@ -145,3 +150,111 @@ def test_no_suitable_java_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(runtime, "_java_major", lambda java: 25)
     with pytest.raises(StackError, match="Java 17 or 21"):
         java_home(Path("/usr/lib/jvm/temurin-25-jdk-amd64"))
+
+
+# ----------------------------------------------------------------------------- security
+
+
+def _pem_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    chain, key, ca = tmp_path / "chain.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    chain.write_text("-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----\n")
+    key.write_text("-----BEGIN PRIVATE KEY-----\nR0hJ\n-----END PRIVATE KEY-----\n")
+    ca.write_text("-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n")
+    return chain, key, ca
+
+
+def test_a_secured_kafka_node_takes_only_scram_over_tls_from_clients(tmp_path: Path) -> None:
+    chain, key, _ = _pem_files(tmp_path)
+    security = KafkaSecurity(chain, key, users={"khabar": "pw-1", "ops": "pw-2"})
+    node = KafkaNode(1, 9094, 9093, tmp_path / "node-1", internal_port=9095)
+    props = _properties(kafka_properties(node, [node], security))
+    assert props["listeners"] == (
+        "SASL_SSL://127.0.0.1:9094,PLAINTEXT://127.0.0.1:9095,CONTROLLER://127.0.0.1:9093"
+    )
+    assert props["advertised.listeners"] == "SASL_SSL://127.0.0.1:9094,PLAINTEXT://127.0.0.1:9095"
+    assert props["inter.broker.listener.name"] == "PLAINTEXT"  # loopback, as the controller
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert (
+        "ScramLoginModule required"
+        in props["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"]
+    )
+    assert props["listener.name.sasl_ssl.ssl.keystore.type"] == "PEM"
+    # One line each; Java's Properties reads the \n escapes back as the PEM's newlines.
+    inlined = props["listener.name.sasl_ssl.ssl.keystore.certificate.chain"]
+    assert inlined.replace("\\n", "\n") == chain.read_text().strip()
+    assert props["listener.name.sasl_ssl.ssl.keystore.key"].replace("\\n", "\n") == (
+        key.read_text().strip()
+    )
+    assert security.scram_arguments() == [
+        "--add-scram",
+        "SCRAM-SHA-512=[name=khabar,password=pw-1]",
+        "--add-scram",
+        "SCRAM-SHA-512=[name=ops,password=pw-2]",
+    ]
+
+
+def test_a_secured_kafka_node_needs_its_inter_broker_port(tmp_path: Path) -> None:
+    chain, key, _ = _pem_files(tmp_path)
+    node = KafkaNode(1, 9094, 9093, tmp_path / "node-1")
+    with pytest.raises(StackError, match="internal_port"):
+        kafka_properties(node, [node], KafkaSecurity(chain, key))
+
+
+def test_a_secured_stack_gives_each_node_an_internal_port_and_the_services_a_login(
+    tmp_path: Path,
+) -> None:
+    chain, key, ca = _pem_files(tmp_path)
+    security = StackSecurity(
+        kafka=KafkaSecurity(chain, key, users={"khabar": "pw-1"}),
+        elasticsearch=ElasticsearchSecurity(chain, key, ca, "admin", "admin-pw"),
+        ca_file=ca,
+        kafka_user="khabar",
+    )
+    stack = LocalStack(tmp_path, StackPorts.free(), security=security)
+    assert stack.kafka[0].internal_port is not None
+    assert stack.elasticsearch_url.startswith("https://127.0.0.1:")
+    env = stack.service_env()
+    assert env["KHABAR_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert (env["KHABAR_KAFKA_USERNAME"], env["KHABAR_KAFKA_PASSWORD"]) == ("khabar", "pw-1")
+    assert env["KHABAR_KAFKA_SSL_CAFILE"] == env["KHABAR_ELASTICSEARCH_CA_CERTS"] == str(ca)
+    assert "KHABAR_ELASTICSEARCH_PASSWORD" not in env  # each service gets its own user
+
+
+def test_secured_elasticsearch_has_tls_on_http_and_users_with_file_roles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    calls: list[list[str]] = []
+
+    def useradd(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", useradd)  # the one module object runtime uses
+    chain, key, ca = _pem_files(tmp_path)
+    role = {"cluster": ["monitor"], "indices": [{"names": ["a*"], "privileges": ["read"]}]}
+    security = ElasticsearchSecurity(
+        chain,
+        key,
+        ca,
+        "admin",
+        "admin-pw",
+        users={"reader": ElasticsearchUser("reader-pw", "khabar_reader")},
+        roles={"khabar_reader": role},
+    )
+    node = ElasticsearchNode(tmp_path / "es", 19200, 19300)
+    elasticsearch_files(_fake_runtime(tmp_path), node, "256m", security)
+    yml = (node.config / "elasticsearch.yml").read_text().splitlines()
+    assert "xpack.security.enabled: true" in yml
+    assert "xpack.security.http.ssl.enabled: true" in yml
+    assert "xpack.security.http.ssl.certificate: tls/http.crt" in yml
+    assert "xpack.security.enabled: false" not in yml
+    assert (node.config / "tls" / "http.key").read_text() == key.read_text()
+    assert (node.config / "tls" / "ca.crt").read_text() == ca.read_text()
+    # One flow mapping a role: JSON, which YAML reads as it is.
+    name, descriptor = (node.config / "roles.yml").read_text().split(": ", 1)
+    assert (name, json.loads(descriptor)) == ("khabar_reader", role)
+    assert [argv[1:] for argv in calls] == [
+        ["useradd", "admin", "-p", "admin-pw", "-r", "superuser"],
+        ["useradd", "reader", "-p", "reader-pw", "-r", "khabar_reader"],
+    ]

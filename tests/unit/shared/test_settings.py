@@ -33,6 +33,12 @@ def test_production_refuses_placeholder_secrets_and_open_writes(
     with pytest.raises((ConfigurationError, ValueError)):
         ApiSettings()
     monkeypatch.setenv("KHABAR_API_KEYS", "key-one")
+    # The transports must be locked too (tests/unit/shared/test_settings_production.py).
+    monkeypatch.setenv("KHABAR_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("KHABAR_KAFKA_USERNAME", "khabar")
+    monkeypatch.setenv("KHABAR_KAFKA_PASSWORD", "a-real-kafka-secret")
+    monkeypatch.setenv("KHABAR_ELASTICSEARCH_URL", "https://search:9200")
+    monkeypatch.setenv("KHABAR_ELASTICSEARCH_USERNAME", "khabar")
     assert ApiSettings().environment == "production"
 
 
