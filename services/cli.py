@@ -323,8 +323,10 @@ def reindex() -> None:
     from services.index.app import story_policy
     from services.index.reindex import ReindexReport
     from services.index.reindex import reindex as run_reindex
+    from services.index.stories import encoder_for
     from shared.elastic import make_client
     from shared.settings import IndexSettings
+    from shared.story_vectors import shared_story_encoder
     from shared.vectors import shared_embedder
 
     settings = IndexSettings()
@@ -341,6 +343,7 @@ def reindex() -> None:
                     lambda r: status.update(
                         f"reindexing: {r.copied} copied, {r.embedded} embedded"
                     ),
+                    encoder_for(shared_story_encoder(settings.index_story_threads)),
                 )
         finally:
             await es.close()

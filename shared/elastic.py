@@ -20,13 +20,16 @@ from elasticsearch import TransportError as ElasticTransportError
 from shared.errors import ConfigurationError, SearchBackendError
 from shared.models import EnrichedArticle, utc_now
 from shared.settings import KhabarSettings
+from shared.story_vectors import STORY_DIMS
 from shared.text import normalize_text
 
 log = logging.getLogger(__name__)
 
-#: v2 added ``vector`` (the article's multilingual vector, for kNN) and ``story_id``; an index
-#: of an older version is copied into the new one by ``khabar reindex``.
-INDEX_VERSION = 2
+#: v2 added ``vector`` (the article's multilingual vector, for kNN) and ``story_id``; v3 added
+#: ``story_vector`` (the headline's contextual vector that stories are decided on, see
+#: :mod:`shared.story_vectors`). An index of an older version is copied into the new one by
+#: ``khabar reindex``, which computes what the new version adds.
+INDEX_VERSION = 3
 
 _KEYWORD = {"type": "keyword"}
 _DATE = {"type": "date"}
@@ -77,11 +80,16 @@ MAPPINGS: dict[str, Any] = {
 INDEX_SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
 
 
+def _dense(dims: int) -> dict[str, Any]:
+    return {"type": "dense_vector", "dims": dims, "index": True, "similarity": "cosine"}
+
+
 def mappings(dims: int) -> dict[str, Any]:
-    """The current version's mappings: :data:`MAPPINGS` and a ``dims``-long ``vector``, indexed
-    for approximate kNN by cosine similarity (HNSW, part of every Elasticsearch 8)."""
-    vector = {"type": "dense_vector", "dims": dims, "index": True, "similarity": "cosine"}
-    return {**MAPPINGS, "properties": {**MAPPINGS["properties"], "vector": vector}}
+    """The current version's mappings: :data:`MAPPINGS`, a ``dims``-long ``vector`` and the
+    ``story_vector``, both indexed for approximate kNN by cosine similarity (HNSW, part of every
+    Elasticsearch 8)."""
+    vectors = {"vector": _dense(dims), "story_vector": _dense(STORY_DIMS)}
+    return {**MAPPINGS, "properties": {**MAPPINGS["properties"], **vectors}}
 
 
 #: The longest one request (e.g. an in-flight bulk at shutdown) may take.
@@ -164,15 +172,18 @@ async def ensure_index(es: AsyncElasticsearch, alias: str, dims: int) -> str:
 
 
 async def check_vector_dims(es: AsyncElasticsearch, index: str, dims: int) -> None:
-    """Refuse an index whose ``vector`` field has another length than the model makes."""
+    """Refuse an index whose ``vector`` or ``story_vector`` field has another length than the
+    models make."""
     mapping = await es.indices.get_mapping(index=index)
-    vector = mapping[index]["mappings"].get("properties", {}).get("vector", {})
-    found = vector.get("dims")
-    if found is not None and int(found) != dims:
-        raise ConfigurationError(
-            f"index {index} stores {found}-dimension vectors but the vector model makes {dims}: "
-            f"a model with another size needs a new index version (INDEX_VERSION) and a reindex"
-        )
+    properties = mapping[index]["mappings"].get("properties", {})
+    for field, wanted in (("vector", dims), ("story_vector", STORY_DIMS)):
+        found = properties.get(field, {}).get("dims")
+        if found is not None and int(found) != wanted:
+            raise ConfigurationError(
+                f"index {index} stores {found}-dimension {field}s but the model makes {wanted}: "
+                "a model with another size needs a new index version (INDEX_VERSION) and a "
+                "reindex"
+            )
 
 
 def article_document(article: EnrichedArticle) -> dict[str, Any]:

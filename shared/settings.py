@@ -202,13 +202,14 @@ class IndexSettings(KhabarSettings):
         "latency when the chain is not busy (a busy chain fills batches sooner).",
     )
     index_story_similarity: float = Field(
-        default=0.70,
+        default=0.60,
         ge=-1.0,
         le=1.0,
-        description="Cosine similarity at which an article joins its nearest neighbour's story.",
+        description="Cosine similarity of two headlines' story vectors (language-centred) at "
+        "which an article joins its nearest neighbour's story.",
     )
     index_story_entity_similarity: float = Field(
-        default=0.60,
+        default=0.50,
         ge=-1.0,
         le=1.0,
         description="The lower similarity that suffices when the two articles share entities.",
@@ -218,6 +219,12 @@ class IndexSettings(KhabarSettings):
     )
     index_story_window_hours: float = Field(
         default=72.0, gt=0, description="Stories join articles dated this close to each other."
+    )
+    index_story_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Threads the headline encoder of the stories uses (one per core to spare).",
     )
 
 

