@@ -269,7 +269,8 @@ class StackSecurity:
     """A locked stack: SASL/SCRAM over TLS on Kafka, TLS and authentication on Elasticsearch.
 
     ``kafka_user`` (one of ``kafka.users``) is the login every service gets; Elasticsearch
-    credentials are not given to the services by default — each gets its own API key (see
+    credentials are not given to the services by default — each gets its own file-realm user
+    whose role allows only what it needs (``elasticsearch.users``, see
     ``tests/integration/test_security.py``), and the superuser only serves the stack itself.
     """
 

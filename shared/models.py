@@ -17,7 +17,15 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from shared.ids import article_id
 
@@ -46,6 +54,16 @@ def _finite_vector(values: list[float]) -> list[float]:
 
 #: A multilingual unit vector (``shared.vectors``): never empty, never NaN or infinite.
 VectorValues = Annotated[list[float], AfterValidator(_finite_vector)]
+
+
+def _timestamp_text(value: object) -> object:
+    if isinstance(value, int | float):  # bool too: pydantic would read a number as Unix time
+        raise ValueError("a timestamp is an RFC 3339 string with its offset, not a number")
+    return value
+
+
+#: A time a user gives: an RFC 3339 string with an offset (what the OpenAPI schema documents).
+SubmittedTime = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
 
 
 def utc_now() -> datetime:
@@ -197,7 +215,7 @@ class ArticleSubmission(StrictInput):
     body: str = Field(min_length=1, max_length=1_000_000)
     url: str | None = Field(default=None, max_length=4_096)
     source: str | None = Field(default=None, max_length=200)
-    published_at: AwareDatetime | None = None
+    published_at: SubmittedTime | None = None
     language: LanguageCode | None = Field(default=None, description="Optional language hint.")
 
     def to_raw(self, *, source: str | None = None) -> RawArticle:

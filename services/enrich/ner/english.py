@@ -186,19 +186,7 @@ def _emit(
     result: list[tuple[int, int, str, float]],
 ) -> None:
     """Trim, type and score one capitalised run ``words[i:j]``."""
-    titled = i > 0 and (
-        lowered[i - 1] in _TITLES or (lowered[i - 1] == "." and i > 1 and lowered[i - 2] in _TITLES)
-    )
-    while i < j and (
-        lowered[i] in _SKIP_WORDS
-        or lowered[i] in _TITLES
-        or (lowered[i] in _TITLE_MODIFIERS and i + 1 < j and lowered[i + 1] in _TITLES)
-    ):
-        titled = titled or lowered[i] in _TITLES
-        i += 1
-    while j > i and (lowered[j - 1] in _CONNECTORS or lowered[j - 1] in _SKIP_WORDS):
-        j -= 1
-    # Possessive "India's": the run ends before the apostrophe.
+    i, j, titled = _trimmed(lowered, i, j)
     if i >= j:
         return
     run = lowered[i:j]
@@ -213,53 +201,83 @@ def _emit(
         last_title = max(k for k in range(i, j - 1) if lowered[k] in _TITLES)
         if not any(w in _ORG_CUES for w in lowered[last_title + 1 : j]):
             titled, i = True, last_title + 1  # ("Prime Minister Office" stays an office)
+    if _no_name(text, sentence, words, i, j):
+        return
+    typed = _typed(text, words, lowered, i, j, titled)
+    if typed is not None:
+        result.append((sentence[i][0], sentence[j - 1][1], *typed))
+
+
+def _trimmed(lowered: list[str], i: int, j: int) -> tuple[int, int, bool]:
+    """The run without leading skip words and titles or trailing connectors, and whether a
+    title stood before the name."""
+    titled = i > 0 and (
+        lowered[i - 1] in _TITLES or (lowered[i - 1] == "." and i > 1 and lowered[i - 2] in _TITLES)
+    )
+    while i < j and (
+        lowered[i] in _SKIP_WORDS
+        or lowered[i] in _TITLES
+        or (lowered[i] in _TITLE_MODIFIERS and i + 1 < j and lowered[i + 1] in _TITLES)
+    ):
+        titled = titled or lowered[i] in _TITLES
+        i += 1
+    # (a possessive "India's" ends the run before the apostrophe: a connector)
+    while j > i and (lowered[j - 1] in _CONNECTORS or lowered[j - 1] in _SKIP_WORDS):
+        j -= 1
+    return i, j, titled
+
+
+def _no_name(text: str, sentence: list[tuple[int, int]], words: list[str], i: int, j: int) -> bool:
+    """Runs that are capitalised for another reason than naming something."""
     start = sentence[i][0]
     if start and text[start - 1] in "@#":
-        return  # a handle or hashtag
+        return True  # a handle or hashtag
     if j - i == 1 and j < len(words) and words[j][:1].isdigit():
-        return  # "Section 144", "Article 370"
+        return True  # "Section 144", "Article 370"
+    word = words[i]
+    if j - i == 1 and len(word) == 1:
+        return True
+    # shouted text ("THANK YOU FOR STANDING UP"), not a name
+    return word.isupper() and (j - i >= 3 or len(word) > 6) and all(w.isupper() for w in words[i:j])
+
+
+def _typed(
+    text: str, words: list[str], lowered: list[str], i: int, j: int, titled: bool
+) -> tuple[str, float] | None:
+    """The type and score of the name ``words[i:j]`` from its cue words and context; None when
+    it is no name after all (a demonym, a sentence's capitalised first word)."""
     run = lowered[i:j]
     single = j - i == 1
     word = words[i]
-    if single and len(word) == 1:
-        return
-    if word.isupper() and (j - i >= 3 or len(word) > 6) and all(w.isupper() for w in words[i:j]):
-        return  # shouted text ("THANK YOU FOR STANDING UP"), not a name
-    acronym = single and word.isupper() and 2 <= len(word) <= 6
-    kind = ""
-    score = 0.4
     if run[-1] in _LOC_CUES and not single:  # "Islamabad International Airport"
-        kind, score = "LOC", 0.6
-    elif not _ORG_CUES.isdisjoint(run) or (run[-1] == "international" and not single):
-        kind, score = "ORG", 0.6  # "Amnesty International"
-    elif not _LOC_CUES.isdisjoint(run) or " ".join(run) in _PLACES or run[-1] in _PLACES:
-        kind, score = "LOC", 0.6
-    elif titled:
-        kind, score = "PER", 0.65
-    elif acronym:
-        kind, score = ("LOC", 0.5) if word in {"US", "USA", "UK", "UAE"} else ("ORG", 0.5)
-    elif (
+        return "LOC", 0.6
+    if not _ORG_CUES.isdisjoint(run) or (run[-1] == "international" and not single):
+        return "ORG", 0.6  # "Amnesty International"
+    if not _LOC_CUES.isdisjoint(run) or " ".join(run) in _PLACES or run[-1] in _PLACES:
+        return "LOC", 0.6
+    if titled:
+        return "PER", 0.65
+    if single and word.isupper() and 2 <= len(word) <= 6:  # an acronym
+        return ("LOC", 0.5) if word in {"US", "USA", "UK", "UAE"} else ("ORG", 0.5)
+    if (
         j < len(words)
         and lowered[j] in _LOC_CUES
         and not _is_capitalised(words[j])
         and not (single and _ADJECTIVE_DEMONYM_RE.search(run[0]))  # "Korean peninsula"
     ):
-        kind, score = "LOC", 0.5  # "the Torkham border", "Swat valley"
-    elif single and _LOC_SUFFIX_RE.search(run[0]) and len(run[0]) > 4:
-        kind, score = "LOC", 0.4
-    elif i > 0 and lowered[i - 1] in _PLACE_PREPOSITIONS:
-        kind, score = "LOC", 0.35
-    elif j < len(words) and lowered[j] in _SPEECH:
-        kind, score = "PER", 0.55
-    elif single and _DEMONYM_RE.search(run[0]):
-        return
-    elif (
+        return "LOC", 0.5  # "the Torkham border", "Swat valley"
+    if single and _LOC_SUFFIX_RE.search(run[0]) and len(run[0]) > 4:
+        return "LOC", 0.4
+    if i > 0 and lowered[i - 1] in _PLACE_PREPOSITIONS:
+        return "LOC", 0.35
+    if j < len(words) and lowered[j] in _SPEECH:
+        return "PER", 0.55
+    if single and _DEMONYM_RE.search(run[0]):
+        return None
+    if (
         single
         and all(w in _SKIP_WORDS or not w[:1].isalnum() for w in lowered[:i])
         and not _written_as_name(text, word)
     ):
-        return  # capitalised only because it starts the sentence
-    else:
-        kind, score = "PER", 0.4 if not single else 0.3
-    start, end = sentence[i][0], sentence[j - 1][1]
-    result.append((start, end, kind, score))
+        return None  # capitalised only because it starts the sentence
+    return "PER", 0.4 if not single else 0.3

@@ -33,3 +33,14 @@ def test_submission_refuses_unknown_fields_and_empty_body() -> None:
         ArticleSubmission.model_validate({"body": ""})
     with pytest.raises(ValidationError):
         ArticleSubmission.model_validate({"body": "x", "published_at": "2024-01-01T00:00:00"})
+
+
+@pytest.mark.parametrize("number", [1_700_000_000, 1.7e9, 0, True])
+def test_a_submitted_time_is_text_not_a_number(number: object) -> None:
+    # the OpenAPI schema documents an RFC 3339 string; pydantic alone would read Unix time
+    with pytest.raises(ValidationError, match="RFC 3339 string"):
+        ArticleSubmission.model_validate({"body": "x", "published_at": number})
+    given = ArticleSubmission.model_validate(
+        {"body": "x", "published_at": "2024-01-01T05:30:00+05:30"}
+    )
+    assert given.published_at is not None and given.published_at.utcoffset() is not None
