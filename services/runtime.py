@@ -350,11 +350,17 @@ def kafka_java(runtime: Runtime, node: KafkaNode, main: str, heap: str = "256m")
 
 
 def kafka_cluster_id() -> str:
-    """A new cluster id (22 characters of URL-safe base64, as ``StorageTool random-uuid``)."""
+    """A new cluster id (22 characters of URL-safe base64, as ``StorageTool random-uuid``).
+
+    Never one that starts with "-": the storage tool would read it as an option and refuse to
+    format (one id in 64; Kafka's own ``Uuid.randomUuid`` draws again for the same reason)."""
     import base64
     import uuid
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 # ---------------------------------------------------------------------------- Elasticsearch

@@ -73,6 +73,10 @@ def test_cluster_ids_are_kafka_shaped_and_fresh() -> None:
     first, second = kafka_cluster_id(), kafka_cluster_id()
     assert first != second
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", first)
+    # one random id in 64 starts with "-", which the storage tool would take for an option
+    drawn = [kafka_cluster_id() for _ in range(2_000)]
+    assert not [cluster_id for cluster_id in drawn if cluster_id.startswith("-")]
+    assert len({cluster_id[0] for cluster_id in drawn}) == 63
 
 
 def _fake_runtime(tmp_path: Path) -> Runtime:
