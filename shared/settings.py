@@ -201,6 +201,12 @@ class IndexSettings(KhabarSettings):
         description="How long a bulk batch waits to fill: the floor of ingest-to-searchable "
         "latency when the chain is not busy (a busy chain fills batches sooner).",
     )
+    index_stories: bool = Field(
+        default=True,
+        description="Give each new article a story: its headline through the contextual "
+        "encoder (~40 ms an article on one core, the chain's largest cost) and a neighbour "
+        "search. False: every article is a story of its own and no encoder is loaded.",
+    )
     index_story_similarity: float = Field(
         default=0.60,
         ge=-1.0,

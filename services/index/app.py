@@ -128,8 +128,12 @@ class IndexWorker:
         self.enriched_topic = bytes_topic(self.app, settings.topics.enriched)
         self.dlq_topic = bytes_topic(self.app, settings.topics.dlq)
         self._es = search
-        encode = encoder_for(shared_story_encoder(settings.index_story_threads))
-        self.stories = StoryAssigner(self.es, settings.index_alias, encode, story_policy(settings))
+        self.stories: StoryAssigner | None = None
+        if settings.index_stories:
+            encode = encoder_for(shared_story_encoder(settings.index_story_threads))
+            self.stories = StoryAssigner(
+                self.es, settings.index_alias, encode, story_policy(settings)
+            )
         self.state.checks.append(self._search_ready)
         self.state.on_started.append(self._prepare_index)
         self.state.on_stopping.append(self._close_client)
@@ -208,8 +212,12 @@ class IndexWorker:
         return pending, links
 
     async def _stories(self, articles: list[EnrichedArticle]) -> list[Placement]:
-        """Each article's story, retried like the bulk while the search server is away."""
-        return await _until_it_passes(lambda: self.stories.assign(articles))
+        """Each article's story, retried like the bulk while the search server is away (with
+        stories off, each article is a story of its own)."""
+        stories = self.stories
+        if stories is None:
+            return [Placement(article.id, None) for article in articles]
+        return await _until_it_passes(lambda: stories.assign(articles))
 
     async def _bulk(self, operations: list[dict[str, Any]]) -> Any:
         """One bulk request, retried on transient failures until it passes."""

@@ -9,11 +9,13 @@ and where the message came from; the rest of the batch is still indexed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from faust.types.tuples import ConsumerMessage
 
+from services.index import app as index_app
 from services.index.app import IndexWorker
 from shared import streaming
 from shared.kafka import encode_event
@@ -35,9 +37,12 @@ class FakeSearch:
 
     reject: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
     indexed: list[str] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    searched: int = 0
 
     async def bulk(self, *, operations: list[dict[str, Any]], refresh: bool) -> dict[str, Any]:
         items = []
+        self.documents.extend(operations[1::2])
         for action in operations[::2]:
             doc_id = action["index"]["_id"]
             if doc_id in self.reject:
@@ -52,6 +57,7 @@ class FakeSearch:
         return {"docs": [{"_id": doc_id, "found": False} for doc_id in ids]}
 
     async def msearch(self, *, searches: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
+        self.searched += len(searches) // 2
         return {"responses": [{"hits": {"hits": []}} for _ in searches[1::2]]}  # no neighbours
 
 
@@ -150,3 +156,23 @@ async def test_a_message_that_is_not_an_enriched_article_is_dead_lettered(
     )
     assert letter.error and letter.error_type in {"ValidationError", "ValueError"}
     assert search.indexed == [good.id]  # the rest of the batch is written
+
+
+async def test_with_stories_off_each_article_is_its_own_story_and_nothing_is_encoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broker: FakeBroker
+) -> None:
+    def no_encoder(threads: int = 1) -> object:
+        raise AssertionError("stories are off: the headline encoder must not load")
+
+    monkeypatch.setattr(index_app, "shared_story_encoder", no_encoder)
+    worker = IndexWorker(IndexSettings(data_dir=tmp_path, trace_store="none", index_stories=False))
+    fake = FakeSearch()
+    monkeypatch.setattr(worker, "_es", fake)
+    articles = [_article(n) for n in range(3)]
+
+    await worker.write_batch([_event(encode_event(a), offset=n) for n, a in enumerate(articles)])
+
+    assert fake.indexed == [a.id for a in articles]
+    assert [d["story_id"] for d in fake.documents] == [a.id for a in articles]
+    assert not any("story_vector" in d for d in fake.documents)
+    assert fake.searched == 0 and broker.sent == []
