@@ -67,6 +67,25 @@ SERVICES = ("enrich", "index", "ingest", "api")
 _PR_SET_PDEATHSIG = 1
 
 
+def gateway_argv(port: int, *options: str) -> list[str]:
+    """uvicorn serving the gateway's app factory on ``127.0.0.1:port`` (warnings only), plus
+    ``options`` (``--workers N``, ...): for runs that need uvicorn's own switches."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "services.api.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        *options,
+    ]
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -68,7 +68,14 @@ from process_cpu import cpu_seconds
 from services.api.resolve import resolve_query
 from services.api.search import SearchParams, build_search
 from services.enrich.pipeline import Enricher
-from services.localstack import Child, LocalStack, StackPorts, free_port, http_ready
+from services.localstack import (
+    Child,
+    LocalStack,
+    StackPorts,
+    free_port,
+    gateway_argv,
+    http_ready,
+)
 from shared.elastic import article_document, ensure_index, make_client
 from shared.ids import article_id
 from shared.kb import KnowledgeBase
@@ -547,22 +554,7 @@ def api_child(stack: LocalStack, workers: int) -> Child:
     """The API: ``khabar serve api`` (one process) or uvicorn's multi-process mode."""
     child = stack.service_child("api")
     if workers > 1:
-        child.argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "services.api.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(stack.ports.api),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
+        child.argv = gateway_argv(stack.ports.api, "--workers", str(workers), "--no-access-log")
     return child
 
 

@@ -44,7 +44,7 @@ import pytest
 import schemathesis
 from schemathesis import Case, GenerationMode, HookContext
 
-from services.localstack import LocalStack
+from services.localstack import LocalStack, gateway_argv
 
 pytestmark = pytest.mark.integration
 
@@ -215,19 +215,7 @@ def gateway(stack: LocalStack, directory: Path, **settings: str) -> Iterator[str
     )
     log = (directory / f"gateway-{port}.log").open("w")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "services.api.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        gateway_argv(port),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import ModuleType
+
+atheris: ModuleType | None
+try:
+    import atheris
+except ImportError:  # the regression tests replay the targets without atheris
+    atheris = None
 
 REPO = Path(__file__).resolve().parents[2]
 #: Hand-written seeds (one folder per target) and every crash ever found (``crashes/<target>``),
@@ -13,6 +22,20 @@ CORPUS = REPO / "tests" / "fuzz_corpus"
 CRASHES = CORPUS / "crashes"
 #: Inputs a run finds interesting, kept between runs but not committed.
 WORK = REPO / ".khabar" / "fuzz"
+
+
+def instrumented(
+    fuzzing: bool, include: Sequence[str], exclude: Sequence[str] = ()
+) -> AbstractContextManager[object]:
+    """Around a target's imports: atheris's coverage probes on the ``include`` modules imported
+    inside when ``fuzzing`` (the target runs as a script and atheris is installed), else nothing.
+    Modules with numba-compiled functions belong in ``exclude``: numba cannot compile probes."""
+    if atheris is None or not fuzzing:
+        return contextlib.nullcontext()
+    manager: AbstractContextManager[object] = atheris.instrument_imports(
+        include=list(include), exclude=list(exclude)
+    )
+    return manager
 
 
 def corpus_files(*folders: Path) -> Iterator[Path]:
@@ -37,8 +60,8 @@ def fuzz(
     committed seeds and crashes are read as corpus too, and a crash is written to
     ``tests/fuzz_corpus/crashes/<target>/`` — to be kept, with its fix, as a regression test.
     """
-    import atheris
-
+    if atheris is None:
+        raise SystemExit("atheris is not installed (make fuzz installs it)")
     work = WORK / target
     work.mkdir(parents=True, exist_ok=True)
     for name, data in seeds.items():

@@ -15,7 +15,6 @@ Run: ``python tools/fuzz/fuzz_cleaner.py -max_total_time=60`` (libFuzzer flags);
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -23,10 +22,7 @@ from pathlib import Path
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-try:
-    import atheris
-except ImportError:  # the regression tests call check_page without atheris
-    atheris = None
+from tools.fuzz.common import instrumented
 
 #: Modules with numba-compiled functions: numba cannot compile atheris's coverage probes.
 NUMBA_MODULES = [
@@ -34,14 +30,11 @@ NUMBA_MODULES = [
     "services.enrich.ner.tagger",
     "services.enrich.ner.crf",
 ]
-_instrumented = (
-    atheris.instrument_imports(
-        include=["services.enrich", "shared.text", "shared.names"], exclude=NUMBA_MODULES
-    )
-    if atheris is not None and __name__ == "__main__"
-    else contextlib.nullcontext()
-)
-with _instrumented:
+with instrumented(
+    __name__ == "__main__",
+    include=["services.enrich", "shared.text", "shared.names"],
+    exclude=NUMBA_MODULES,
+):
     from services.enrich.cleaning import clean_page
     from services.enrich.pipeline import Enricher
     from shared.models import EnrichedArticle, RawArticle

@@ -13,7 +13,6 @@ Run: ``python tools/fuzz/fuzz_events.py -max_total_time=60`` (libFuzzer flags); 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -21,17 +20,9 @@ from pathlib import Path
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-try:
-    import atheris
-except ImportError:  # the regression tests call check_event without atheris
-    atheris = None
+from tools.fuzz.common import atheris, instrumented
 
-_instrumented = (
-    atheris.instrument_imports(include=["shared"])
-    if atheris is not None and __name__ == "__main__"
-    else contextlib.nullcontext()
-)
-with _instrumented:
+with instrumented(__name__ == "__main__", include=["shared"]):
     from pydantic import ValidationError
 
     from shared.models import DeadLetter, EnrichedArticle, KhabarModel, RawArticle
