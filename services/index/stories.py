@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from elasticsearch import AsyncElasticsearch
 
 from shared.elastic import article_document
@@ -83,6 +84,7 @@ def _entity_ids(article: EnrichedArticle) -> frozenset[str]:
 
 
 StoryVector = list[float]
+Floats = npt.NDArray[np.float32]
 
 
 def knn_request(
@@ -208,16 +210,23 @@ class StoryAssigner:
             zip([a.id for a, _ in to_place], await self._neighbours(to_place), strict=True)
         )
         placed: list[tuple[EnrichedArticle, Placement]] = []
+        arrays: list[Floats | None] = []  # each placed article's vector, converted once
         for article in articles:
             placement = known.get(article.id)
             if placement is None:
                 vector = vectors[article.id]
                 story = None
                 if vector is not None:
-                    candidates = neighbours[article.id] + self._in_batch(article, vector, placed)
+                    mine = np.asarray(vector, dtype=np.float32)
+                    candidates = neighbours[article.id] + self._in_batch(
+                        article, mine, placed, arrays
+                    )
                     story = self._choose(article, candidates)
                 placement = Placement(story or article.id, vector)
             placed.append((article, placement))
+            arrays.append(
+                None if placement.vector is None else np.asarray(placement.vector, np.float32)
+            )
         return [placement for _, placement in placed]
 
     def _choose(self, article: EnrichedArticle, candidates: list[Neighbour]) -> str | None:
@@ -232,17 +241,18 @@ class StoryAssigner:
     def _in_batch(
         self,
         article: EnrichedArticle,
-        vector: StoryVector,
+        mine: Floats,
         placed: list[tuple[EnrichedArticle, Placement]],
+        arrays: list[Floats | None],
     ) -> list[Neighbour]:
-        """The batch's earlier articles as neighbours (the index cannot see them yet)."""
+        """The batch's earlier articles as neighbours (the index cannot see them yet);
+        ``arrays`` holds their vectors as arrays, in the order of ``placed``."""
         window = timedelta(hours=self.policy.window_hours)
-        mine = np.asarray(vector, dtype=np.float32)
         found = []
-        for other, placement in placed:
-            if placement.vector is None or abs(_when(other) - _when(article)) > window:
+        for (other, placement), theirs in zip(placed, arrays, strict=True):
+            if theirs is None or abs(_when(other) - _when(article)) > window:
                 continue
-            similarity = float(mine @ np.asarray(placement.vector, dtype=np.float32))
+            similarity = float(mine @ theirs)
             found.append(Neighbour(other.id, placement.story_id, _entity_ids(other), similarity))
         return found
 
