@@ -213,6 +213,7 @@ class StoryAssigner:
         arrays: list[Floats | None] = []  # each placed article's vector, converted once
         for article in articles:
             placement = known.get(article.id)
+            mine: Floats | None = None
             if placement is None:
                 vector = vectors[article.id]
                 story = None
@@ -224,9 +225,9 @@ class StoryAssigner:
                     story = self._choose(article, candidates)
                 placement = Placement(story or article.id, vector)
             placed.append((article, placement))
-            arrays.append(
-                None if placement.vector is None else np.asarray(placement.vector, np.float32)
-            )
+            if mine is None and placement.vector is not None:  # a known article's stored one
+                mine = np.asarray(placement.vector, dtype=np.float32)
+            arrays.append(mine)
         return [placement for _, placement in placed]
 
     def _choose(self, article: EnrichedArticle, candidates: list[Neighbour]) -> str | None:
