@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -84,6 +85,8 @@ from shared.settings import ApiSettings
 from shared.vectors import model_dims
 
 ALIAS = "khabar-articles"
+#: the corpus's alias beside another run's index (``--attach``)
+ATTACHED_ALIAS = "khabar-bench-api-articles"
 
 #: name → (API query parameters, the SearchParams the API builds for them)
 MIXES: dict[str, dict[str, Any]] = {
@@ -126,14 +129,14 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-async def seed(url: str, docs: int) -> None:
-    """Index a synthetic corpus of enriched articles in three languages."""
+async def seed(url: str, docs: int, alias: str) -> None:
+    """Index a synthetic corpus of enriched articles in three languages under ``alias``."""
     enricher = Enricher()
     rng = random.Random(7)
     settings = ApiSettings(elasticsearch_url=url)
     es = make_client(settings)
     try:
-        await ensure_index(es, ALIAS, model_dims())
+        await ensure_index(es, alias, model_dims())
         operations: list[dict[str, Any]] = []
         start = datetime(2025, 1, 1, tzinfo=UTC)
         for number in range(docs):
@@ -148,7 +151,7 @@ async def seed(url: str, docs: int) -> None:
                 published_at=start + timedelta(hours=number * 7),
             )
             article = enricher.enrich(raw)
-            operations.append({"index": {"_index": ALIAS, "_id": article.id}})
+            operations.append({"index": {"_index": alias, "_id": article.id}})
             operations.append(article_document(article))
         await es.bulk(operations=operations, refresh=True)
     finally:
@@ -394,6 +397,7 @@ async def measure_run(
     connections: int,
     api_pid: int | None,
     search_pid: int | None,
+    alias: str = ALIAS,
 ) -> dict[str, Any]:
     """Every mode and mix once, through the API and directly against the search server."""
     results: dict[str, Any] = {}
@@ -406,7 +410,7 @@ async def measure_run(
             api = Target(api_url, get_request(api_host, f"/search?{query}"), api=True)
             body = json.dumps(_direct_body(params, kb)).encode()
             direct = Target(
-                search_url, post_request(search_host, f"/{ALIAS}/_search", body), api=False
+                search_url, post_request(search_host, f"/{alias}/_search", body), api=False
             )
             via_api = await measure_mode(api, mode, value, seconds, connections, api_pid)
             straight = await measure_mode(direct, mode, value, seconds, connections, search_pid)
@@ -608,8 +612,18 @@ def main() -> None:
         help="replay only: answer the gateway's span writes without indexing them (sink) or "
         "forward them to the search server (store).",
     )
+    parser.add_argument(
+        "--attach",
+        nargs=2,
+        type=int,
+        metavar=("KAFKA_PORT", "ELASTICSEARCH_PORT"),
+        help="use a Kafka and an Elasticsearch already running on these local ports instead "
+        f"of starting them (the corpus then goes under an alias of its own, {ATTACHED_ALIAS})",
+    )
     parser.add_argument("--serve-replay", nargs=3, metavar=("PORT", "UPSTREAM", "SPANS"))
     args = parser.parse_args()
+    if args.attach and args.backend != "replay":
+        parser.error("--attach needs --backend replay (the search server is not ours to watch)")
     if args.serve_replay:
         port, upstream, spans = args.serve_replay
         serve_replay(int(port), upstream, spans == "sink")
@@ -617,9 +631,14 @@ def main() -> None:
 
     directory = Path(tempfile.mkdtemp(prefix="khabar-bench-api-"))
     ports = StackPorts.free()
+    alias = ALIAS
     replay_port = free_port()
     replay_url = f"http://127.0.0.1:{replay_port}"
     env = {"KHABAR_API_RATE_LIMIT_PER_SECOND": "0", "KHABAR_LOG_LEVEL": "WARNING"}
+    if args.attach:
+        ports = dataclasses.replace(ports, kafka=args.attach[0], elasticsearch=args.attach[1])
+        alias = ATTACHED_ALIAS
+        env["KHABAR_INDEX_ALIAS"] = alias
     if args.backend == "replay":
         env["KHABAR_ELASTICSEARCH_URL"] = replay_url
     stack = LocalStack(directory, ports, extra_env=env)
@@ -629,7 +648,8 @@ def main() -> None:
     )
     runs: list[dict[str, Any]] = []
     try:
-        stack.start_infrastructure()
+        if not args.attach:
+            stack.start_infrastructure()
         if args.backend == "replay":
             stack.start_child(
                 Child(
@@ -647,7 +667,7 @@ def main() -> None:
                     http_ready(f"{replay_url}/_cluster/health"),
                 )
             )
-        asyncio.run(seed(stack.elasticsearch_url, args.docs))
+        asyncio.run(seed(stack.elasticsearch_url, args.docs, alias))
         stack.start_child(api_child(stack, args.api_workers))
         kb = KnowledgeBase.load()
         search_url = replay_url if args.backend == "replay" else stack.elasticsearch_url
@@ -666,6 +686,7 @@ def main() -> None:
                     args.connections,
                     api_pid,
                     search_pid,
+                    alias,
                 )
             )
             runs.append(

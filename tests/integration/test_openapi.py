@@ -53,7 +53,7 @@ KEY = "openapi-test-key-0123456789"
 #: repeat until it is spent, so it is also the run's length once examples are exhausted).
 #: OPENAPI_MAX_EXAMPLES / OPENAPI_MAX_SECONDS / OPENAPI_SEED widen a run by hand (e.g. 30 / 90 / 7).
 MAX_EXAMPLES = int(os.environ.get("OPENAPI_MAX_EXAMPLES", "10"))
-MAX_SECONDS = int(os.environ.get("OPENAPI_MAX_SECONDS", "40"))
+MAX_SECONDS = int(os.environ.get("OPENAPI_MAX_SECONDS", "25"))
 SEED = int(os.environ.get("OPENAPI_SEED", "20"))
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 #: The schemathesis hooks module: this one (its hooks register only in the CLI's process).
