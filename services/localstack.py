@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import os
 import shutil
 import signal
@@ -28,7 +29,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,12 +87,25 @@ def gateway_argv(port: int, *options: str) -> list[str]:
     ]
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_port(avoid: Collection[int] = ()) -> int:
+    """A TCP port nobody listens on right now, and not one of ``avoid``."""
+    return free_ports(1, avoid)[0]
+
+
+def free_ports(count: int, avoid: Collection[int] = ()) -> list[int]:
+    """``count`` different TCP ports nobody listens on right now, none of ``avoid`` (ports
+    chosen earlier but not listened on yet): each socket stays bound until all are chosen (one
+    at a time, the kernel may hand out the same port twice — a stack once got its search
+    server's port for ingest too)."""
+    with contextlib.ExitStack() as held:
+        ports: list[int] = []
+        while len(ports) < count:
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+            if port not in avoid:
+                ports.append(port)
+        return ports
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -267,7 +281,7 @@ class StackPorts:
     @classmethod
     def free(cls) -> StackPorts:
         """Free ports for everything (tests)."""
-        return cls(*(free_port() for _ in range(6)))
+        return cls(*free_ports(6))
 
     @classmethod
     def from_environment(cls) -> StackPorts:
@@ -335,18 +349,35 @@ class LocalStack:
             self._runtime = ensure_runtime(self.settings.runtime_dir, self.settings.java_home)
         return self._runtime
 
+    def _chosen_ports(self) -> list[int]:
+        """Ports this stack has chosen and will listen on (none of them can be chosen again)."""
+        search = [self._search.transport_port] if self._search is not None else []
+        return [*dataclasses.astuple(self.ports), *search]
+
+    def _node_ports(self) -> list[int]:
+        return [
+            port
+            for node in self._nodes
+            for port in (node.port, node.controller_port, node.internal_port)
+            if port is not None
+        ]
+
     @property
     def kafka(self) -> list[KafkaNode]:
         """The KRaft nodes: the first on ``ports.kafka``, the others on free ports."""
         if not self._nodes:
-            ports = [self.ports.kafka, *(free_port() for _ in range(self.kafka_nodes - 1))]
+            n = self.kafka_nodes
+            extra = free_ports((n - 1) + n + (n if self.security else 0), self._chosen_ports())
+            ports = [self.ports.kafka, *extra[: n - 1]]
+            controllers = extra[n - 1 : 2 * n - 1]
+            internal: list[int | None] = [*extra[2 * n - 1 :]] or [None] * n
             self._nodes = [
                 KafkaNode(
                     i + 1,
                     port,
-                    free_port(),
+                    controllers[i],
                     self.directory / "kafka" / f"node-{i + 1}",
-                    internal_port=free_port() if self.security else None,
+                    internal_port=internal[i],
                 )
                 for i, port in enumerate(ports)
             ]
@@ -443,8 +474,9 @@ class LocalStack:
     def search_child(self) -> Child:
         """The Elasticsearch process (as ``khabar-es`` when we are root)."""
         if self._search is None:
+            transport = free_port([*self._chosen_ports(), *self._node_ports()])
             self._search = ElasticsearchNode(
-                self.directory / "elasticsearch", self.ports.elasticsearch, free_port()
+                self.directory / "elasticsearch", self.ports.elasticsearch, transport
             )
         node = self._search
         security = self.security.elasticsearch if self.security else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -11,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from services import runtime
-from services.localstack import LocalStack, StackPorts, StackSecurity, StackSettings
+from services.localstack import (
+    LocalStack,
+    StackPorts,
+    StackSecurity,
+    StackSettings,
+    free_ports,
+)
 from services.runtime import (
     POM,
     ElasticsearchNode,
@@ -39,6 +46,23 @@ def test_pom_pins_the_compose_lines() -> None:
 
 def _properties(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if line)
+
+
+def test_free_ports_are_all_different_and_avoid_the_ones_chosen_before() -> None:
+    for _ in range(50):
+        ports = free_ports(8)
+        assert len(set(ports)) == 8
+        assert not set(free_ports(8, avoid=ports)) & set(ports)
+
+
+def test_every_port_of_a_cluster_is_its_own(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path, StackPorts.free(), kafka_nodes=3)
+    nodes = stack.kafka  # the first node listens on the stack's own Kafka port
+    node_ports = [*(n.controller_port for n in nodes), *(n.port for n in nodes[1:])]
+    stack.search_child()
+    assert stack._search is not None
+    everything = [*dataclasses.astuple(stack.ports), *node_ports, stack._search.transport_port]
+    assert len(set(everything)) == len(everything)
 
 
 def test_three_node_cluster_replicates_and_needs_two_in_sync(tmp_path: Path) -> None:
