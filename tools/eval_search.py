@@ -194,18 +194,26 @@ def story_links(
     client: httpx.Client, by_id: dict[str, dict[str, str]], groups: list[list[str]]
 ) -> dict[str, Any]:
     """Pairwise precision and recall of story_id against doc_id, and against doc_id with the
-    documents that report one event grouped (``bench/ntrex_story_groups.json``)."""
+    documents that report one event grouped (``bench/ntrex_story_groups.json``); the stories
+    that merged different events, headline by headline (what precision lost, to read)."""
     story = {i: client.get(f"/articles/{i}").json().get("story_id") or i for i in by_id}
     event = {doc: group[0] for group in groups for doc in group}
-    sizes: dict[str, int] = defaultdict(int)
-    for value in story.values():
-        sizes[value] += 1
+    truth = {i: event.get(r["doc_id"], r["doc_id"]) for i, r in by_id.items()}
+    members: dict[str, list[str]] = defaultdict(list)
+    for article, value in story.items():
+        members[value].append(article)
+    wrong = [ids for ids in members.values() if len({truth[i] for i in ids}) > 1]
     return {
         "by_doc_id": _pairs(story, {i: row["doc_id"] for i, row in by_id.items()}),
-        "by_event": _pairs(
-            story, {i: event.get(r["doc_id"], r["doc_id"]) for i, r in by_id.items()}
-        ),
-        "stories": len(sizes),
+        "by_event": _pairs(story, truth),
+        "wrong_merges": [
+            [
+                {"language": by_id[i]["language"], "event": truth[i], "title": by_id[i]["title"]}
+                for i in ids
+            ]
+            for ids in wrong
+        ],
+        "stories": len(members),
         "documents": len({r["doc_id"] for r in by_id.values()}),
         "event_groups": len(groups),
     }

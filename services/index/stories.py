@@ -86,8 +86,8 @@ class Recent:
     versions of one story in consecutive batches did not see each other when the second came
     before the index's refresh (~1 s). Links still depend on the order articles arrive in (each
     joins the story of its best earlier neighbour): ``make eval-search`` gave story-link
-    precision 0.944-0.975 and recall 0.68-0.81 over five runs of one submission, three before
-    this memory and two after.
+    precision 0.944-0.975 and recall 0.68-0.81 over seven runs of one submission, three before
+    this memory and four after.
     """
 
     def __init__(self, size: int = RECENT) -> None:
