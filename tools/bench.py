@@ -872,11 +872,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             progress.update(task, completed=1)
         stacked = bool(set(sections) & {"api", "freshness", "e2e", "scaling"})
-        if "gateway" in sections and not (quick and stacked):
+        # quick: on the stack's own servers, after its sections; else on a stack of its own
+        gateway_on_stack = "gateway" in sections and quick and stacked
+        if "gateway" in sections and not gateway_on_stack:
             run_gateway_section(progress, results, quick, args.out.parent)
         if stacked:
             try:
-                run_stack_sections(progress, sections, samples, sizes, args, results)
+                run_stack_sections(
+                    progress, sections, samples, sizes, args, results, gateway_on_stack
+                )
             except Exception as exc:  # noqa: BLE001 - keep what was measured, say what failed
                 results["error"] = f"{type(exc).__name__}: {exc}"
                 console.print_exception()
@@ -911,8 +915,10 @@ def run_stack_sections(
     sizes: dict[str, Any],
     args: argparse.Namespace,
     results: dict[str, Any],
+    gateway: bool = False,
 ) -> None:
-    """The sections that need the running chain, on one local stack."""
+    """The sections that need the running chain, on one local stack (and the gateway's, last:
+    its corpus stays out of the others)."""
     out = results["sections"]
     with tempfile.TemporaryDirectory(prefix="khabar-bench-") as tmp:
         task = progress.add_task("starting the local stack", total=1)
@@ -982,9 +988,9 @@ def run_stack_sections(
                     "speedup": round(two_rate / one_rate, 2) if one_rate else None,
                     "two_workers_detail": two,
                 }
-            if args.quick and "gateway" in sections:  # last: its corpus stays out of the others
+            if gateway:
                 ports = (stack.ports.kafka, stack.ports.elasticsearch)
-                run_gateway_section(progress, results, True, args.out.parent, ports)
+                run_gateway_section(progress, results, args.quick, args.out.parent, ports)
 
 
 def api_at_sizes(

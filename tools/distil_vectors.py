@@ -53,7 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from shared.e5 import E5Weights  # noqa: E402
-from shared.vectors import META, UnigramTokenizer  # noqa: E402
+from shared.vectors import META  # noqa: E402
 
 F32 = npt.NDArray[np.float32]
 
@@ -89,9 +89,8 @@ class E5Teacher(E5Weights):
     """
 
     def __init__(self, path: Path | None = None) -> None:
-        super().__init__(path)
         # distillation feeds pieces by id; unknown characters are dropped, as search does
-        self.tokenizer = UnigramTokenizer(self.pieces, self.scores, self.norm, self.special)
+        super().__init__(path, unknown_as_unk=False)
         self._layers: list[dict[str, F32]] | None = None
 
     def layers(self) -> list[dict[str, F32]]:

@@ -93,36 +93,35 @@ class Recent:
     def __init__(self, size: int = RECENT) -> None:
         self.size = size
         self._vectors: Floats | None = None
-        self._placed: list[Neighbour | None] = [None] * size
-        self._when: list[datetime | None] = [None] * size
+        #: slot -> the article (its similarity unset) and its date; grows to ``size``
+        self._placed: list[tuple[Neighbour, datetime]] = []
         self._next = 0
-        self._count = 0
 
     def add(self, article: EnrichedArticle, story_id: str, vector: Floats) -> None:
         """Remember a placed article (the oldest is forgotten once ``size`` are kept)."""
         if self._vectors is None:
             self._vectors = np.zeros((self.size, vector.shape[0]), dtype=np.float32)
+        entry = (Neighbour(article.id, story_id, _entity_ids(article), 0.0), _when(article))
         slot = self._next
         self._vectors[slot] = vector
-        self._placed[slot] = Neighbour(article.id, story_id, _entity_ids(article), 0.0)
-        self._when[slot] = _when(article)
+        if slot < len(self._placed):
+            self._placed[slot] = entry
+        else:
+            self._placed.append(entry)
         self._next = (slot + 1) % self.size
-        self._count = min(self._count + 1, self.size)
 
     def near(
         self, article: EnrichedArticle, vector: Floats, floor: float, window: timedelta
     ) -> list[Neighbour]:
         """The remembered articles at cosine ``floor`` or more and dated within ``window``."""
-        if self._vectors is None or not self._count:
+        if self._vectors is None:
             return []
-        similarities = self._vectors[: self._count] @ vector
+        similarities = self._vectors[: len(self._placed)] @ vector
         when = _when(article)
         found = []
         for slot in np.flatnonzero(similarities >= floor).tolist():
-            placed, dated = self._placed[slot], self._when[slot]
-            if placed is None or dated is None or placed.id == article.id:
-                continue
-            if abs(dated - when) <= window:
+            placed, dated = self._placed[slot]
+            if placed.id != article.id and abs(dated - when) <= window:
                 similarity = float(similarities[slot])
                 found.append(Neighbour(placed.id, placed.story_id, placed.entity_ids, similarity))
         return found
@@ -270,19 +269,19 @@ class StoryAssigner:
         placements = []
         for article in articles:
             placement = known.get(article.id)
+            # a new article's vector, or a known one's stored vector; converted once
+            vector = vectors[article.id] if placement is None else placement.vector
+            mine = None if vector is None else np.asarray(vector, dtype=np.float32)
             if placement is None:
-                vector = vectors[article.id]
                 story = None
-                if vector is not None:
-                    mine = np.asarray(vector, dtype=np.float32)
+                if mine is not None:
                     candidates = neighbours[article.id] + self.recent.near(
                         article, mine, floor, window
                     )
                     story = self._choose(article, candidates)
                 placement = Placement(story or article.id, vector)
-            if placement.vector is not None:  # a new one, or a known one's stored vector
-                vector_array = np.asarray(placement.vector, dtype=np.float32)
-                self.recent.add(article, placement.story_id, vector_array)
+            if mine is not None:
+                self.recent.add(article, placement.story_id, mine)
             placements.append(placement)
         return placements
 
