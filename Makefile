@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DATA ?= ../shared/datasets/il-ner
 CHAOS_N ?= 500
 
-.PHONY: install java browser kustomize run test unit integration lint typecheck check train-ner name-lexicon eval eval-search vectors bench chaos kb clean \
+.PHONY: install java browser kustomize run test unit integration lint typecheck check train-ner name-lexicon eval eval-search eval-stories vectors bench chaos kb clean \
 	bench-tracing dashboards bench-api contract asyncapi-tools
 
 $(STAMP): pyproject.toml
@@ -105,6 +105,10 @@ vectors: install
 	$(BIN)/python -m pip install --quiet -e '.[distil]'
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/distil_vectors.py
 	$(BIN)/python tools/eval_vectors.py shared/data/vectors/e5_static.npz --json-out bench/vectors_eval.json
+
+# story links over 20 arrival orders, the index stage's assigner without a stack
+eval-stories: install
+	$(BIN)/python tools/eval_stories.py --out bench/story_orders.json
 
 # cross-lingual search and stories through the product, on its own local stack
 eval-search: install java

@@ -215,13 +215,20 @@ class IndexSettings(KhabarSettings):
         "which an article joins its nearest neighbour's story.",
     )
     index_story_entity_similarity: float = Field(
-        default=0.50,
+        default=0.52,
         ge=-1.0,
         le=1.0,
         description="The lower similarity that suffices when the two articles share entities.",
     )
     index_story_shared_entities: int = Field(
         default=2, ge=1, description="How many entity ids the lower similarity needs in common."
+    )
+    index_story_unshared_similarity: float = Field(
+        default=0.65,
+        ge=-1.0,
+        le=1.0,
+        description="The higher similarity needed when both articles name entities and share "
+        "none (two arrests in different towns read alike; their places differ).",
     )
     index_story_window_hours: float = Field(
         default=72.0, gt=0, description="Stories join articles dated this close to each other."

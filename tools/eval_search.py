@@ -32,7 +32,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -43,34 +42,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
+from eval_stories import FILES, NTREX, events, load, pair_scores  # noqa: E402
+
 from bench import local_stack  # noqa: E402
 from services.localstack import LocalStack  # noqa: E402
 from shared.settings import KhabarSettings  # noqa: E402
 from shared.story_vectors import StoryEncoder, headline  # noqa: E402
 from shared.vectors import shared_embedder  # noqa: E402
 
-NTREX = ROOT.parent / "shared" / "datasets" / "ntrex"
-FILES = {"en": "eng.jsonl", "ur": "urd.jsonl", "hi": "hin.jsonl"}
 MODES = ("hybrid", "semantic", "lexical")
 TOP = 5
-
-
-def load(folder: Path) -> list[dict[str, str]]:
-    """Every article of the three languages: doc_id, language, title, body."""
-    rows = []
-    for language, name in FILES.items():
-        for line in (folder / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows.append(
-                    {
-                        "doc_id": str(row["doc_id"]),
-                        "language": language,
-                        "title": row["title"],
-                        "body": row["body"],
-                    }
-                )
-    return rows
 
 
 @contextmanager
@@ -176,20 +157,6 @@ def related(client: httpx.Client, by_id: dict[str, dict[str, str]]) -> dict[str,
     }
 
 
-def _pairs(story: dict[str, str], truth: dict[str, str]) -> dict[str, Any]:
-    tp = fp = fn = 0
-    for a, b in combinations(story, 2):
-        same_story, same_truth = story[a] == story[b], truth[a] == truth[b]
-        tp += same_story and same_truth
-        fp += same_story and not same_truth
-        fn += same_truth and not same_story
-    return {
-        "precision": round(tp / (tp + fp), 3) if tp + fp else None,
-        "recall": round(tp / (tp + fn), 3) if tp + fn else None,
-        "linked_pairs": tp + fp,
-    }
-
-
 def story_links(
     client: httpx.Client, by_id: dict[str, dict[str, str]], groups: list[list[str]]
 ) -> dict[str, Any]:
@@ -197,15 +164,14 @@ def story_links(
     documents that report one event grouped (``bench/ntrex_story_groups.json``); the stories
     that merged different events, headline by headline (what precision lost, to read)."""
     story = {i: client.get(f"/articles/{i}").json().get("story_id") or i for i in by_id}
-    event = {doc: group[0] for group in groups for doc in group}
-    truth = {i: event.get(r["doc_id"], r["doc_id"]) for i, r in by_id.items()}
+    truth = dict(zip(by_id, events(list(by_id.values()), groups), strict=True))
     members: dict[str, list[str]] = defaultdict(list)
     for article, value in story.items():
         members[value].append(article)
     wrong = [ids for ids in members.values() if len({truth[i] for i in ids}) > 1]
     return {
-        "by_doc_id": _pairs(story, {i: row["doc_id"] for i, row in by_id.items()}),
-        "by_event": _pairs(story, truth),
+        "by_doc_id": pair_scores(story, {i: row["doc_id"] for i, row in by_id.items()}),
+        "by_event": pair_scores(story, truth),
         "wrong_merges": [
             [
                 {"language": by_id[i]["language"], "event": truth[i], "title": by_id[i]["title"]}

@@ -93,6 +93,7 @@ def story_policy(settings: IndexSettings) -> StoryPolicy:
         min_similarity=settings.index_story_similarity,
         entity_similarity=settings.index_story_entity_similarity,
         min_shared_entities=settings.index_story_shared_entities,
+        unshared_similarity=settings.index_story_unshared_similarity,
         window_hours=settings.index_story_window_hours,
     )
 

@@ -108,8 +108,10 @@ class FakeEncoder:
         return [a.vector for a in articles]
 
 
-def _assigner(index: FakeIndex, encoder: FakeEncoder | None = None) -> StoryAssigner:
-    return StoryAssigner(lambda: index, "articles", encoder or FakeEncoder(), POLICY)  # type: ignore[arg-type, return-value]
+def _assigner(
+    index: FakeIndex, encoder: FakeEncoder | None = None, policy: StoryPolicy = POLICY
+) -> StoryAssigner:
+    return StoryAssigner(lambda: index, "articles", encoder or FakeEncoder(), policy)  # type: ignore[arg-type, return-value]
 
 
 async def _stories(assigner: StoryAssigner, articles: list[EnrichedArticle]) -> list[str]:
@@ -133,6 +135,25 @@ async def test_a_weaker_link_needs_a_shared_entity(index: FakeIndex) -> None:
     # each by a worker of its own: one that placed the others would join them
     stories = [(await _stories(_assigner(index), [a]))[0] for a in (sharing, not_sharing, without)]
     assert stories == [first.id, not_sharing.id, without.id]
+
+
+async def test_articles_naming_different_entities_need_a_closer_match(index: FakeIndex) -> None:
+    """Two arrests in different towns read alike; their places tell them apart."""
+    first = _article(1, 0.0, entities=("geo:londonderry",))
+    index.add(first, first.id)
+    policy = StoryPolicy(min_similarity=0.8, unshared_similarity=0.9, window_hours=48)
+    # cos(0.55) = 0.853: above min_similarity, below unshared_similarity
+    elsewhere = _article(2, 0.55, entities=("geo:midsomer-norton",))
+    unnamed = _article(3, 0.55)
+    same_town = _article(4, 0.55, entities=("geo:londonderry", "per:x"))
+    # each by a worker of its own: one that placed the others would join them
+    stories = [
+        (await _stories(_assigner(index, policy=policy), [a]))[0]
+        for a in (elsewhere, unnamed, same_town)
+    ]
+    assert stories == [elsewhere.id, first.id, first.id]
+    # far closer than that, a missed or differently resolved name does not split a story
+    assert policy.joins(0.95, frozenset({"a"}), frozenset({"b"}))
 
 
 async def test_articles_of_one_batch_join_each_other(index: FakeIndex) -> None:
