@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from eval_stories import FILES, NTREX, events, load, pair_scores  # noqa: E402
+from eval_stories import corpus_arguments, events, pair_scores, read_corpus  # noqa: E402
 
 from bench import local_stack  # noqa: E402
 from services.localstack import LocalStack  # noqa: E402
@@ -231,21 +231,11 @@ def costs(client: httpx.Client, by_id: dict[str, dict[str, str]]) -> dict[str, A
 def main(argv: list[str] | None = None) -> int:
     """Run the evaluation and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=NTREX)
+    corpus_arguments(parser)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "search_eval.json")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the stack")
-    parser.add_argument(
-        "--groups",
-        type=Path,
-        default=ROOT / "bench" / "ntrex_story_groups.json",
-        help="doc_id groups that report one event (a missing file: none)",
-    )
     args = parser.parse_args(argv)
-    if not all((args.data / name).exists() for name in FILES.values()):
-        print(f"no {', '.join(FILES.values())} under {args.data}", file=sys.stderr)
-        return 2
-    rows = load(args.data)
-    groups = json.loads(args.groups.read_text())["groups"] if args.groups.exists() else []
+    rows, groups = read_corpus(args)
     env = dict(item.split("=", 1) for item in args.env)
     started = datetime.now(UTC)
     with running_stack(env) as stack, httpx.Client(base_url=stack.api_url, timeout=60) as client:

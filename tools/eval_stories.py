@@ -67,6 +67,26 @@ def load(folder: Path) -> list[dict[str, str]]:
     return rows
 
 
+def corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data`` (the parallel stories) and ``--groups`` (documents of one event)."""
+    parser.add_argument("--data", type=Path, default=NTREX, help="eng/urd/hin JSON Lines")
+    parser.add_argument(
+        "--groups",
+        type=Path,
+        default=GROUPS,
+        help="doc_id groups that report one event (a missing file: none)",
+    )
+
+
+def read_corpus(args: argparse.Namespace) -> tuple[list[dict[str, str]], list[list[str]]]:
+    """The rows and event groups ``corpus_arguments`` named; exits 2 when the data is absent."""
+    if not all((args.data / name).exists() for name in FILES.values()):
+        print(f"no {', '.join(FILES.values())} under {args.data}", file=sys.stderr)
+        raise SystemExit(2)
+    groups = json.loads(args.groups.read_text())["groups"] if args.groups.exists() else []
+    return load(args.data), groups
+
+
 def pair_scores(story: dict[str, str], truth: dict[str, str]) -> dict[str, Any]:
     """Pairwise precision and recall of "same story" against "same truth"."""
     tp = fp = fn = 0
@@ -205,19 +225,14 @@ def parse_policy(items: list[str]) -> StoryPolicy:
 def main(argv: list[str] | None = None) -> int:
     """Place each half over the orders and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=NTREX)
-    parser.add_argument("--groups", type=Path, default=GROUPS)
+    corpus_arguments(parser)
     parser.add_argument("--orders", type=int, default=20)
     parser.add_argument("--batch", type=int, default=20, help="articles per index batch")
     parser.add_argument("--policy", action="append", default=[], help="NAME=VALUE")
     parser.add_argument("--half", choices=(*HALVES, "every"), default="every")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "story_orders.json")
     args = parser.parse_args(argv)
-    if not all((args.data / name).exists() for name in FILES.values()):
-        print(f"no {', '.join(FILES.values())} under {args.data}", file=sys.stderr)
-        return 2
-    rows = load(args.data)
-    groups = json.loads(args.groups.read_text())["groups"] if args.groups.exists() else []
+    rows, groups = read_corpus(args)
     policy = parse_policy(args.policy)
     articles = enriched(rows)
     encoder = StoryEncoder.load(threads=1)
