@@ -1,14 +1,15 @@
 """Story links over many arrival orders, without a stack: ``make eval-stories``.
 
-Each article joins the story of its best earlier neighbour, so the links depend on the order the
-articles arrive in; one run through the product (``make eval-search``) sees one order. This runs
+Which links form can depend on the order articles arrive in (each is compared with the articles
+before it); one run through the product (``make eval-search``) sees one order. This runs
 the index stage's own :class:`~services.index.stories.StoryAssigner` — the real enricher for the
 entity ids, the real story encoder, the shipped policy or one given with ``--policy`` — over
 ``--orders`` shuffles of the shared NTREX stories (the same ``doc_id``, or one event of
 ``bench/ntrex_story_groups.json``, is one story), in batches of ``--batch`` as the index stage
 takes them. The index is empty and every placement stays in the worker's memory
 (:class:`~services.index.stories.Recent` holds them all), which is what the product sees once
-its index has refreshed.
+its index has refreshed; the stories a merge relabels are read back from the updates the
+assigner writes.
 
 The events are split in two halves by a hash of their id: *choose* thresholds on one, and read
 the other (*hold*) once. Each half is placed on its own, so one half's articles never decide the
@@ -114,7 +115,11 @@ def half(event: str) -> str:
 
 
 class EmptyIndex:
-    """An index with nothing in it yet: the assigner's memory is all it compares with."""
+    """An index with nothing in it yet: the assigner's memory is all it compares with. It
+    keeps the stories the assigner relabels when stories merge (article id -> story id)."""
+
+    def __init__(self) -> None:
+        self.relabelled: dict[str, str] = {}
 
     async def mget(self, *, index: str, ids: list[str], source: list[str]) -> dict[str, Any]:
         return {"docs": [{"_id": i, "found": False} for i in ids]}
@@ -123,6 +128,14 @@ class EmptyIndex:
         self, *, index: str, searches: list[dict[str, Any]], max_concurrent_searches: int
     ) -> dict[str, Any]:
         return {"responses": [{"hits": {"hits": []}} for _ in searches[1::2]]}
+
+    async def search(self, **_: Any) -> dict[str, Any]:
+        return {"hits": {"hits": []}}
+
+    async def bulk(self, *, operations: list[dict[str, Any]], refresh: bool) -> dict[str, Any]:
+        for action, change in zip(operations[::2], operations[1::2], strict=True):
+            self.relabelled[action["update"]["_id"]] = change["doc"]["story_id"]
+        return {"items": [{"update": {"status": 200}} for _ in operations[::2]]}
 
 
 def enriched(rows: list[dict[str, str]]) -> list[EnrichedArticle]:
@@ -162,7 +175,7 @@ async def place(
         chunk = articles[start : start + batch]
         for article, placement in zip(chunk, await assigner.assign(chunk), strict=True):
             story[article.id] = placement.story_id
-    return story
+    return {article: index.relabelled.get(article, value) for article, value in story.items()}
 
 
 def orders(

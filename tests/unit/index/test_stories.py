@@ -51,6 +51,8 @@ class FakeIndex:
 
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     searches: int = 0
+    #: the story relabels written: (article id, story id)
+    updates: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, article: EnrichedArticle, story: str, with_vector: bool = True) -> None:
         self.docs[article.id] = {
@@ -90,6 +92,33 @@ class FakeIndex:
             hits.sort(key=lambda h: -h["_score"])
             responses.append({"hits": {"hits": hits[: body["size"]]}})
         return {"responses": responses}
+
+    async def search(
+        self,
+        *,
+        index: str,
+        query: dict[str, Any],
+        size: int,
+        sort: list[dict[str, str]],
+        source: bool,
+        search_after: list[Any] | None,
+    ) -> dict[str, Any]:
+        """The term query on ``story_id`` a merge pages through, sorted by id."""
+        story = query["term"]["story_id"]
+        ids = sorted(i for i, d in self.docs.items() if d["story_id"] == story)
+        ids = [i for i in ids if search_after is None or i > search_after[0]][:size]
+        return {"hits": {"hits": [{"_id": i, "sort": [i]} for i in ids]}}
+
+    async def bulk(self, *, operations: list[dict[str, Any]], refresh: bool) -> dict[str, Any]:
+        """Partial updates of the documents' stories (404 for one not indexed)."""
+        items = []
+        for action, change in zip(operations[::2], operations[1::2], strict=True):
+            doc = self.docs.get(action["update"]["_id"])
+            if doc is not None:
+                doc.update(change["doc"])
+            self.updates.append((action["update"]["_id"], change["doc"]["story_id"]))
+            items.append({"update": {"status": 200 if doc is not None else 404}})
+        return {"items": items}
 
 
 @pytest.fixture
@@ -154,6 +183,46 @@ async def test_articles_naming_different_entities_need_a_closer_match(index: Fak
     assert stories == [elsewhere.id, first.id, first.id]
     # far closer than that, a missed or differently resolved name does not split a story
     assert policy.joins(0.95, frozenset({"a"}), frozenset({"b"}))
+
+
+async def test_an_article_linking_two_stories_merges_them(index: FakeIndex) -> None:
+    left, right = _article(1, -0.45), _article(2, 0.45)  # cos 0.90 to the middle, 0.62 apart
+    index.add(left, left.id)
+    index.add(right, right.id)
+    follower = _article(3, 1.2)  # far from the middle, but one of the right-hand story
+    index.add(follower, right.id)
+    middle = _article(4, 0.0)
+    # the smaller id is the story both become; every member of the other is relabelled
+    assert await _stories(_assigner(index), [middle]) == [left.id]
+    assert {i: d["story_id"] for i, d in index.docs.items()} == {
+        left.id: left.id,
+        right.id: left.id,
+        follower.id: left.id,
+    }
+
+
+async def test_stories_merged_in_a_batch_relabel_its_earlier_articles(index: FakeIndex) -> None:
+    left, right, middle = _article(2, -0.45), _article(1, 0.45), _article(3, 0.0)
+    # left and right start stories of their own; middle links both: all three are one story
+    assert await _stories(_assigner(index), [left, right, middle]) == [right.id] * 3
+    assert index.updates == []  # nothing of theirs was in the index to relabel
+
+
+async def test_a_merge_relabels_what_the_worker_wrote_before_the_index_shows_it(
+    index: FakeIndex,
+) -> None:
+    assigner = _assigner(index)
+    left, right, middle = _article(1, -0.45), _article(2, 0.45), _article(3, 0.0)
+    await assigner.assign([left])
+    await assigner.assign([right])  # both written, neither searchable yet
+    assert await _stories(assigner, [middle]) == [left.id]
+    assert index.updates == [(right.id, left.id)]
+    # a neighbour read before the index shows the relabel still names the old story; the
+    # worker remembers the merge (not only its placements, forgotten here)
+    index.add(right, right.id)
+    assigner.recent = Recent()
+    late = _article(4, 0.5)
+    assert await _stories(assigner, [late]) == [left.id]
 
 
 async def test_articles_of_one_batch_join_each_other(index: FakeIndex) -> None:
