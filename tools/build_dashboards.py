@@ -47,6 +47,18 @@ PIPELINE: list[tuple[str, list[Panel]]] = [
                 "reqps",
                 [("sum by (route) (rate(api_requests_total" + RATE + "))", "{{route}}")],
             ),
+            (
+                "Stories: new articles joining or starting one, merges, relabelled articles",
+                "ops",
+                [
+                    (
+                        "sum by (outcome) (rate(index_story_placements_total" + RATE + "))",
+                        "{{outcome}}",
+                    ),
+                    ("sum(rate(index_story_merges_total" + RATE + "))", "stories merged"),
+                    ("sum(rate(index_story_relabelled_total" + RATE + "))", "articles relabelled"),
+                ],
+            ),
         ],
     ),
     (

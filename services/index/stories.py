@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 from cachetools import LRUCache
 from elasticsearch import AsyncElasticsearch
+from prometheus_client import Counter
 
 from shared.elastic import article_document
 from shared.models import EnrichedArticle
@@ -66,6 +67,16 @@ MERGE_PAGE = 1000
 MERGES_REMEMBERED = 4096
 
 log = logging.getLogger(__name__)
+
+PLACED = Counter(
+    "index_story_placements_total",
+    "New articles placed: joined an earlier story, or started one of their own",
+    ["outcome"],
+)
+MERGES = Counter("index_story_merges_total", "Stories merged into another by an article")
+RELABELLED = Counter(
+    "index_story_relabelled_total", "Indexed articles moved into the story theirs merged into"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +355,7 @@ class StoryAssigner:
                     )
                     stories = self._linked(article, candidates)
                 story = merges.join(stories, self.recent) if stories else article.id
+                PLACED.labels("joined" if stories else "new").inc()
                 placement = Placement(story, vector)
             if mine is not None:
                 self.recent.add(article, placement.story_id, mine)
@@ -370,17 +382,16 @@ class StoryAssigner:
             for member in sorted(members - batch):
                 operations.append({"update": {"_index": self.index, "_id": member}})
                 operations.append({"doc": {"story_id": into}})
-        if not operations:
-            return
-        response = await self._es().bulk(operations=operations, refresh=False)
-        failed = [
-            item["update"]
-            for item in response["items"]
-            if item["update"].get("status", 500) >= 300 and item["update"].get("status") != 404
-        ]
-        if failed:  # the article keeps its old story; the next link to it tries again
-            log.warning("story relabel refused", extra={"failed": len(failed), "first": failed[0]})
-        self.merged.update(merges.final())
+        if operations:
+            response = await self._es().bulk(operations=operations, refresh=False)
+            statuses = [item["update"].get("status", 500) for item in response["items"]]
+            RELABELLED.inc(sum(status < 300 for status in statuses))
+            refused = [s for s in statuses if s >= 300 and s != 404]  # 404: deleted meanwhile
+            if refused:  # those keep their old story; the next link to it tries again
+                log.warning("story relabel refused", extra={"refused": len(refused)})
+        final = merges.final()
+        self.merged.update(final)
+        MERGES.inc(len(final))
 
     async def _members(self, story_id: str) -> list[str]:
         """Ids of the indexed articles of ``story_id`` (every page)."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.index.stories import (
     Placement,
@@ -185,6 +186,18 @@ async def test_articles_naming_different_entities_need_a_closer_match(index: Fak
     assert policy.joins(0.95, frozenset({"a"}), frozenset({"b"}))
 
 
+COUNTED = (
+    "index_story_merges_total",
+    "index_story_relabelled_total",
+    "index_story_placements_total",
+)
+
+
+def _count(name: str) -> float:
+    labels = {"outcome": "joined"} if name == "index_story_placements_total" else {}
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 async def test_an_article_linking_two_stories_merges_them(index: FakeIndex) -> None:
     left, right = _article(1, -0.45), _article(2, 0.45)  # cos 0.90 to the middle, 0.62 apart
     index.add(left, left.id)
@@ -192,8 +205,15 @@ async def test_an_article_linking_two_stories_merges_them(index: FakeIndex) -> N
     follower = _article(3, 1.2)  # far from the middle, but one of the right-hand story
     index.add(follower, right.id)
     middle = _article(4, 0.0)
+    before = {name: _count(name) for name in COUNTED}
     # the smaller id is the story both become; every member of the other is relabelled
     assert await _stories(_assigner(index), [middle]) == [left.id]
+    counted = {name: _count(name) - before[name] for name in COUNTED}
+    assert counted == {
+        "index_story_merges_total": 1,
+        "index_story_relabelled_total": 2,
+        "index_story_placements_total": 1,
+    }
     assert {i: d["story_id"] for i, d in index.docs.items()} == {
         left.id: left.id,
         right.id: left.id,
