@@ -28,7 +28,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,7 +41,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from eval_stories import corpus_arguments, events, pair_scores, read_corpus  # noqa: E402
+from eval_stories import (  # noqa: E402
+    corpus_arguments,
+    events,
+    pair_scores,
+    read_corpus,
+    wrong_merges,
+)
 
 from bench import local_stack  # noqa: E402
 from services.localstack import LocalStack  # noqa: E402
@@ -165,10 +170,6 @@ def story_links(
     that merged different events, headline by headline (what precision lost, to read)."""
     story = {i: client.get(f"/articles/{i}").json().get("story_id") or i for i in by_id}
     truth = dict(zip(by_id, events(list(by_id.values()), groups), strict=True))
-    members: dict[str, list[str]] = defaultdict(list)
-    for article, value in story.items():
-        members[value].append(article)
-    wrong = [ids for ids in members.values() if len({truth[i] for i in ids}) > 1]
     return {
         "by_doc_id": pair_scores(story, {i: row["doc_id"] for i, row in by_id.items()}),
         "by_event": pair_scores(story, truth),
@@ -177,9 +178,9 @@ def story_links(
                 {"language": by_id[i]["language"], "event": truth[i], "title": by_id[i]["title"]}
                 for i in ids
             ]
-            for ids in wrong
+            for ids in wrong_merges(story, truth)
         ],
-        "stories": len(members),
+        "stories": len(set(story.values())),
         "documents": len({r["doc_id"] for r in by_id.values()}),
         "event_groups": len(groups),
     }

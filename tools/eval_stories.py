@@ -103,6 +103,14 @@ def pair_scores(story: dict[str, str], truth: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def wrong_merges(story: dict[str, str], truth: dict[str, str]) -> list[list[str]]:
+    """The stories whose articles report more than one event: each story's article ids."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for article, value in story.items():
+        members[value].append(article)
+    return [ids for ids in members.values() if len({truth[i] for i in ids}) > 1]
+
+
 def events(rows: list[dict[str, str]], groups: list[list[str]]) -> list[str]:
     """Each row's event: its doc_id, or the first doc_id of the group it belongs to."""
     event = {doc: group[0] for group in groups for doc in group}
@@ -197,16 +205,12 @@ def orders(
         scores = pair_scores(story, truth)
         precision.append(scores["precision"] if scores["precision"] is not None else 1.0)
         recall.append(scores["recall"] or 0.0)
-        members: dict[str, list[str]] = defaultdict(list)
-        for article, value in story.items():
-            members[value].append(article)
-        for ids in members.values():
+        for ids in wrong_merges(story, truth):
             by_event: dict[str, list[str]] = defaultdict(list)
             for i in ids:
                 by_event[truth[i]].append(i)
-            if len(by_event) > 1:
-                merged = sorted(min(titles[i] for i in group) for group in by_event.values())
-                merges[tuple(merged)] += 1
+            merged = sorted(min(titles[i] for i in group) for group in by_event.values())
+            merges[tuple(merged)] += 1
     return {
         "precision": _spread(precision),
         "recall": _spread(recall),

@@ -375,13 +375,14 @@ class StoryAssigner:
 
     async def _relabel(self, merges: _Merges, batch: set[str]) -> None:
         """Write each merged story's members (not this batch's) under the story they joined."""
-        operations: list[dict[str, Any]] = []
+        into: dict[str, str] = {}  # member -> its story at the end (once, over chained merges)
         for old in merges.moved:
-            into = merges.resolve(old)
-            members = set(merges.moved[old]) | set(await self._members(old))
-            for member in sorted(members - batch):
-                operations.append({"update": {"_index": self.index, "_id": member}})
-                operations.append({"doc": {"story_id": into}})
+            for member in [*merges.moved[old], *await self._members(old)]:
+                into[member] = merges.resolve(old)
+        operations: list[dict[str, Any]] = []
+        for member in sorted(into.keys() - batch):
+            operations.append({"update": {"_index": self.index, "_id": member}})
+            operations.append({"doc": {"story_id": into[member]}})
         if operations:
             response = await self._es().bulk(operations=operations, refresh=False)
             statuses = [item["update"].get("status", 500) for item in response["items"]]
