@@ -21,7 +21,9 @@ built; Latin-script aliases only match capitalised text (``Nice`` but not ``nice
 (``UN``, ``ISI``) only all-capital text. One alias can name several entries (``Hyderabad`` in India
 and in Pakistan, ``پنجاب``): the candidate whose country is most mentioned elsewhere in the same
 text wins, then the one whose country matches the script (Urdu → Pakistan, Hindi → India), then
-the most prominent one.
+the most prominent one. Aliases that are also common words but worth keeping (Urdu چین: China,
+and a chain) are the file's ``homographs``: their hits say so (``GazetteerHit.homograph``), and
+the enrich stage links them only where its tagger reads a name there too.
 """
 
 from __future__ import annotations
@@ -87,13 +89,15 @@ class KbEntry:
 
 @dataclass(frozen=True, slots=True)
 class GazetteerHit:
-    """A KB alias found in a text: ``text == original[start:end]``."""
+    """A KB alias found in a text: ``text == original[start:end]``. A ``homograph`` alias is
+    also a common word (Urdu چین: China, and a chain): only the context can tell it names."""
 
     start: int
     end: int
     text: str
     entry: KbEntry
     score: float
+    homograph: bool = False
 
 
 # --------------------------------------------------------------------------- tokenisation
@@ -114,6 +118,8 @@ _INVISIBLE_EDGE = "\u200c\u200d\u00ad"
 _SEP = "\x00"
 _SEP_BYTE = _SEP.encode()
 _match_start = itemgetter(1)
+#: A match before one entry is chosen: bounds, candidate (position, weight)s, homograph or not.
+_Found = tuple[int, int, tuple[tuple[int, float], ...], bool]
 
 
 def _pieces(text: str) -> list[str]:
@@ -161,6 +167,7 @@ class KnowledgeBase:
         "_case",
         "_entries",
         "_first_token_span",
+        "_homographs",
         "_matcher",
         "_patterns",
         "_prefixes",
@@ -180,6 +187,7 @@ class KnowledgeBase:
         self._entries: list[KbEntry] = list(entries)
         self._by_id: dict[str, KbEntry] = {e.id: e for e in self._entries}
         self.metadata: Mapping[str, Any] = MappingProxyType(dict(metadata or {}))
+        self._homographs = frozenset(self.metadata.get("homographs", ()))
         index: dict[str, list[tuple[float, int]]] = {}
         case: dict[str, int] = {}
         for position, entry in enumerate(self._entries):
@@ -276,6 +284,10 @@ class KnowledgeBase:
         candidates = self._index.get(alias_key(name))
         return self._entries[candidates[0][0]] if candidates else None
 
+    def is_homograph(self, name: str) -> bool:
+        """Whether ``name`` is an alias that is also a common word (see :class:`GazetteerHit`)."""
+        return alias_key(name) in self._homographs
+
     def candidates(self, name: str) -> list[KbEntry]:
         """Every entry with this alias, best first (an alias can be ambiguous)."""
         return [self._entries[p] for p, _ in self._index.get(alias_key(name), ())]
@@ -368,7 +380,7 @@ class KnowledgeBase:
         else:
             starts, ends = tokens[0], tokens[1]
         index = self._index
-        found: list[tuple[int, int, tuple[tuple[int, float], ...]]] = []
+        found: list[_Found] = []
         next_free = 0
         for position, minus_length, key in ordered:
             if position < next_free:
@@ -379,7 +391,7 @@ class KnowledgeBase:
             bounds = self._accepted(key, text, start, end)
             if bounds is None:
                 continue
-            found.append((*bounds, index[key]))
+            found.append((*bounds, index[key], key in self._homographs))
             next_free = position + length
         return self._resolve(text, found)
 
@@ -398,7 +410,7 @@ class KnowledgeBase:
         offsets = [0, *accumulate(map(len, pieces))]  # token k is text[offsets[2k+1]:offsets[2k+2]]
         index = self._index
         count = len(keys)
-        found: list[tuple[int, int, tuple[tuple[int, float], ...]]] = []
+        found: list[_Found] = []
         next_free = 0
         prefixes = self._prefixes
         for position in starts:
@@ -418,7 +430,7 @@ class KnowledgeBase:
                 bounds = self._accepted(key, text, start, end)
                 if bounds is None:
                     continue
-                found.append((*bounds, index[key]))
+                found.append((*bounds, index[key], key in self._homographs))
                 next_free = position + length
                 break
         return self._resolve(text, found)
@@ -430,13 +442,11 @@ class KnowledgeBase:
             return all(c.isupper() for c in letters)
         return bool(letters) and letters[0].isupper()
 
-    def _resolve(
-        self, text: str, found: list[tuple[int, int, tuple[tuple[int, float], ...]]]
-    ) -> list[GazetteerHit]:
+    def _resolve(self, text: str, found: list[_Found]) -> list[GazetteerHit]:
         """Choose one entry per mention; ambiguous ones by the text's country context."""
         entries = self._entries
         context: Counter[str] = Counter()
-        for _, _, candidates in found:
+        for _, _, candidates, _ in found:
             if len(candidates) == 1:
                 entry = entries[candidates[0][0]]
                 if entry.country:
@@ -444,7 +454,7 @@ class KnowledgeBase:
                 if entry.kind == "country":
                     context[entry.id.removeprefix("geo:")] += 1
         hits: list[GazetteerHit] = []
-        for start, end, candidates in found:
+        for start, end, candidates, homograph in found:
             surface = text[start:end]
             if len(candidates) == 1:
                 position, weight = candidates[0]
@@ -452,7 +462,9 @@ class KnowledgeBase:
             else:
                 position, weight = _choose(entries, candidates, context, surface)
                 score = weight * 0.8
-            hits.append(GazetteerHit(start, end, surface, entries[position], round(score, 3)))
+            hits.append(
+                GazetteerHit(start, end, surface, entries[position], round(score, 3), homograph)
+            )
         return hits
 
 

@@ -15,11 +15,14 @@ source wins an alias both claim):
 Precision filters: aliases of ≤ 2 letters (unless listed under ``force``), the per-language
 ``collisions`` lists of common words (Urdu اور is also a town in Belgium), and — when the IL-NER
 corpus is available (``--il-ner``) — single-word aliases that the corpus mostly tags as plain words.
+The per-language ``homographs`` (Urdu چین: China, and a chain) pass every filter but are written to
+the file's ``homographs`` list of keys: they link only where the NER tagger reads a name there too
+(:class:`services.enrich.pipeline.GazetteerExtractor`).
 English city aliases are the GeoNames main name only: its Latin alternates are mostly other
 languages' spellings (Deli, Dili) that collide with English words.
 
-File format: ``{"version", "built_from", "counts", "entries": [{id, type, kind, name, names,
-aliases: {lang: [...]}, country, rank, derived?}]}``, entries in priority order.
+File format: ``{"version", "built_from", "counts", "homographs", "entries": [{id, type, kind, name,
+names, aliases: {lang: [...]}, country, rank, derived?}]}``, entries in priority order.
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ class Builder:
             lang: {alias_key(w) for w in words} for lang, words in hand["collisions"].items()
         }
         self.force = {alias_key(w) for w in hand.get("force", [])}
+        self.homographs = {
+            alias_key(w) for words in hand.get("homographs", {}).values() for w in words
+        }
         self.word_stats = _il_ner_stats(il_ner) if il_ner else {}
         self.dropped: Counter[str] = Counter()
         self.city_ids: dict[tuple[str, str], str] = {}
@@ -265,7 +271,7 @@ class Builder:
     # ----------------------------------------------------------------------- filtering
 
     def _collides(self, key: str, lang: str, entry: dict[str, Any]) -> str | None:
-        if key in self.force:
+        if key in self.force or key in self.homographs:
             return None
         if len(key.replace(" ", "")) <= 2:
             return "short"
@@ -294,6 +300,11 @@ class Builder:
         if lang == "en" and not any(c.isupper() for c in key) and key.isdigit():
             return "digits"
         return None
+
+    def homographs_in(self, entries: list[dict[str, Any]]) -> list[str]:
+        """The homograph keys some entry kept as an alias, sorted."""
+        keys = {alias_key(a) for e in entries for values in e["aliases"].values() for a in values}
+        return sorted(self.homographs & keys)
 
     def finish(self) -> list[dict[str, Any]]:
         # Keys claimed by hand-written or country entries are not also city aliases (غزہ the
@@ -450,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
             "transliterated_name": dict(derived),
             "dropped_aliases": dict(builder.dropped),
         },
+        "homographs": builder.homographs_in(entries),
         "entries": entries,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,7 @@ from services.enrich.language import detect_language
 from services.enrich.ner import NerSpan, NerTagger
 from services.enrich.ner.tokenize import tokenize_words, word_runs
 from shared import names
-from shared.kb import KbEntry, KnowledgeBase
+from shared.kb import GazetteerHit, KbEntry, KnowledgeBase
 from shared.models import (
     EnrichedArticle,
     Entity,
@@ -121,12 +121,34 @@ def _inside_a_name(text: str, start: int, end: int) -> bool:
     )
 
 
+#: The tagger's least confidence that confirms a homograph alias (:class:`GazetteerExtractor`).
+#: On sentences written for its test (tests/unit/enrich/test_homographs.py) the tagger reads
+#: the word senses at 0.47 ("دلی مبارکباد", heartfelt) and 0.68 ("उसकी सूरत", a face), the places
+#: at 0.80 and above.
+HOMOGRAPH_SCORE = 0.75
+#: Tagger types that confirm a knowledge-base type: a country reads as a place or a body.
+_CONFIRMING_TYPES: dict[str, frozenset[str]] = {
+    "LOC": frozenset({"LOC", "ORG"}),
+    "ORG": frozenset({"LOC", "ORG"}),
+    "PER": frozenset({"PER"}),
+}
+#: How far around a homograph the tagger reads, at most, to the sentence ends either side.
+_HOMOGRAPH_WINDOW = 300
+
+
 class GazetteerExtractor:
     """Mentions of knowledge-base entries, in any script (a place is no mention where it only
-    names something else: :func:`_inside_a_name`)."""
+    names something else: :func:`_inside_a_name`).
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    A homograph alias (Urdu چین, China and a chain; Hindi सूरत, Surat and a face) is a mention
+    only where ``tagger`` reads a name of a confirming type over it, at least
+    :data:`HOMOGRAPH_SCORE` sure, in the sentence around it ("سپلائی چین" is no China). Without a
+    tagger there is no such evidence and homographs are never mentions.
+    """
+
+    def __init__(self, kb: KnowledgeBase, tagger: NerTagger | None = None) -> None:
         self.kb = kb
+        self.tagger = tagger
 
     def extract(self, field: TextField, text: str, language: str) -> list[Candidate]:
         return [
@@ -141,11 +163,38 @@ class GazetteerExtractor:
                 hit.entry,
             )
             for hit in self.kb.find_mentions(text, word_runs(text))
-            if hit.entry.type != "LOC" or not _inside_a_name(text, hit.start, hit.end)
+            if (hit.entry.type != "LOC" or not _inside_a_name(text, hit.start, hit.end))
+            and (not hit.homograph or self._confirmed(text, hit, language))
         ]
+
+    def _confirmed(self, text: str, hit: GazetteerHit, language: str) -> bool:
+        """Whether the tagger reads a name of a confirming type over the homograph ``hit``."""
+        if self.tagger is None:
+            return False
+        start, end = _sentence_around(text, hit.start, hit.end, _HOMOGRAPH_WINDOW)
+        types = _CONFIRMING_TYPES.get(hit.entry.type, frozenset())
+        return any(
+            span.type in types
+            and span.score >= HOMOGRAPH_SCORE
+            and start + span.start < hit.end
+            and hit.start < start + span.end
+            for span in self.tagger.tag(text[start:end], language)
+        )
 
 
 _SENTENCE_ENDS = ("\n", "۔", "।", ". ", "؟", "? ", "! ")
+
+
+def _sentence_around(text: str, start: int, end: int, reach: int) -> tuple[int, int]:
+    """The bounds of the sentence holding ``text[start:end]``, at most ``reach`` characters
+    further either side."""
+    low, high = max(0, start - reach), min(len(text), end + reach)
+    begins = [
+        at + len(mark) for mark in _SENTENCE_ENDS if (at := text.rfind(mark, low, start)) >= 0
+    ]
+    ends = [at + 1 for mark in _SENTENCE_ENDS if (at := text.find(mark, end, high)) >= 0]
+    begin = max(begins, default=low)
+    return begin + len(text[begin:start]) - len(text[begin:start].lstrip()), min(ends, default=high)
 
 
 def lead_cut(text: str, max_chars: int) -> int:
@@ -197,7 +246,9 @@ class ModelExtractor:
     The tagger costs ~20 µs a token, far more than everything else in the enrichment, so it
     reads the title and the lead (``max_chars``, cut at a sentence end; 0 = the whole text);
     every name it finds there is then also marked wherever it recurs in the rest of the body
-    (document-level consistency), and the knowledge base always reads the whole text.
+    (document-level consistency), and the knowledge base always reads the whole text. A
+    name that is also a common word (a homograph alias: "उसकी सूरत", her face) must be read at
+    least :data:`HOMOGRAPH_SCORE` sure, as the knowledge base's own match of it must.
     """
 
     def __init__(self, tagger: NerTagger, kb: KnowledgeBase, max_chars: int = 0) -> None:
@@ -220,6 +271,7 @@ class ModelExtractor:
             )
             for span in self.tagger.tag(text[:cut], language)
             if not dates.is_date_word(span.text)
+            and (span.score >= HOMOGRAPH_SCORE or not self.kb.is_homograph(span.text))
             for start, end, kind, score in self._readings(text, span)
         ]
         if cut < len(text):
@@ -615,7 +667,7 @@ class Enricher:
             extractors
             if extractors is not None
             else (
-                GazetteerExtractor(self.kb),
+                GazetteerExtractor(self.kb, self.tagger),
                 ModelExtractor(self.tagger, self.kb, max_chars=ner_max_chars),
             )
         )
