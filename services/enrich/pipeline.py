@@ -238,6 +238,15 @@ _names_an_office = functools.lru_cache(maxsize=65536)(names.names_an_office)
 #: title or honorific instead (:meth:`ModelExtractor._readings`): enough to win over a place
 #: name inside him ("… विश्वनाथन आनंद", whose surname is also a town).
 TITLED_SCORE = 0.75
+#: Languages whose persons are also found by the title before them (:meth:`ModelExtractor.
+#: _titled_names`); English names are capitalised, and its tagger reads them.
+TITLED_NAME_LANGUAGES = frozenset({"hi", "ur"})
+#: A name found by its title alone is made of words the tagger's training text holds fewer
+#: times than this (its frequency buckets are 1, 2, 3, 5, 20 and 100).
+TITLED_NAME_RARE = 20
+#: Plural and oblique endings no name has ("विशेषताएं", "वजहों", "عہدیداروں").
+_PLURAL_ENDINGS = ("ों", "ओं", "ें", "एं", "وں")
+_NAME_JOINS = frozenset("-‐–")
 
 
 class ModelExtractor:
@@ -274,9 +283,47 @@ class ModelExtractor:
             and (span.score >= HOMOGRAPH_SCORE or not self.kb.is_homograph(span.text))
             for start, end, kind, score in self._readings(text, span)
         ]
+        if language in TITLED_NAME_LANGUAGES:
+            found.extend(self._titled_names(field, text[:cut], language, found))
         if cut < len(text):
             found.extend(self._recurrences(field, text, cut, found))
         return found
+
+    def _titled_names(
+        self, field: TextField, text: str, language: str, found: list[Candidate]
+    ) -> list[Candidate]:
+        """Persons the tagger missed right after a title or designation ("نائب وزیر خارجہ"
+        + a name, "राजदूत" + a name): up to three words, each a word the tagger's training
+        text holds fewer than :data:`TITLED_NAME_RARE` times (a transliterated foreign name
+        mostly never), no place or organisation the knowledge base knows and no date word,
+        with only spaces between them, where no other mention lies."""
+        starts, ends, words, _ = tokenize_words(text)
+        keys = [normalize_text(word) for word in words]
+
+        def name_word(i: int) -> bool:
+            word = words[i]
+            return (
+                len(word) > 1
+                and word[0].isalpha()
+                and not word.endswith(_PLURAL_ENDINGS)
+                and (i == 0 or text[ends[i - 1] : starts[i]].isspace())
+                and self.tagger.frequency(word, language) < TITLED_NAME_RARE
+                and self.kb.lookup(word) is None
+                and not dates.is_date_word(word)
+            )
+
+        taken = [(c.start, c.end) for c in found if c.field == field]
+        titled: list[Candidate] = []
+        for first, stop in names.names_after_titles(keys, name_word):
+            start, end = starts[first], ends[stop - 1]
+            if any(low < end and start < high for low, high in taken):
+                continue  # the tagger read something here
+            if stop < len(words) and words[stop] in _NAME_JOINS:
+                continue  # "जीन - पियरा बेम्बा": only part of a hyphenated name
+            titled.append(
+                Candidate(field, start, end, text[start:end], "PER", "rule", TITLED_SCORE)
+            )
+        return titled
 
     def _readings(self, text: str, span: NerSpan) -> list[tuple[int, int, EntityType, float]]:
         """What a tagger span stands for, with the people rules applied.

@@ -239,6 +239,11 @@ class FeatureExtractor:
             str, tuple[str, list[str], list[str], list[str], list[str], list[str]]
         ] = {}
 
+    def frequency(self, word: str) -> int:
+        """How often ``word`` was seen in training, as its bucket's lower bound (1: at most
+        once, or no frequency table)."""
+        return int(self._frequencies.get(normalize_word(word), "1"))
+
     def word_features(
         self, word: str
     ) -> tuple[str, list[str], list[str], list[str], list[str], list[str]]:

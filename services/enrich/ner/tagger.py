@@ -568,9 +568,17 @@ class NerTagger:
                     self._models[language] = model
         return model
 
+    def frequency(self, word: str, language: str) -> int:
+        """How often the ``language`` model saw ``word`` in training (its frequency bucket's
+        lower bound: 1 is at most once); 1 for a language without a CRF model."""
+        lang = _base_language(language)
+        if lang not in _ALL_LANGUAGES or lang == "en":
+            return 1
+        return self._model(lang).features.frequency(word)
+
     def tag(self, text: str, language: str) -> list[NerSpan]:
         """Entity spans in ``text``; an unsupported language or empty text gives ``[]``."""
-        lang = (language or "").strip().lower().replace("_", "-").split("-")[0]
+        lang = _base_language(language)
         if lang not in _ALL_LANGUAGES or not text:
             return []
         if lang == "en":
@@ -585,6 +593,11 @@ class NerTagger:
         bounds = sentence_starts(text, starts, ends, words, breaks)
         labels, probs = model.tag(words, np.array(bounds, dtype=np.int64))
         return _decode(text, _Spans(starts, ends), labels, probs, frozenset(bounds[:-1]))
+
+
+def _base_language(language: str) -> str:
+    """``"hi-IN"``, ``"HI"`` → ``"hi"``."""
+    return (language or "").strip().lower().replace("_", "-").split("-")[0]
 
 
 @cache

@@ -14,6 +14,7 @@ from services.enrich.ner.tagger import EntityType
 from services.enrich.pipeline import Enricher
 from shared.ids import article_id
 from shared.models import RawArticle
+from tests.unit.enrich.fakes import TaggerFake
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
 
@@ -22,7 +23,7 @@ import eval_ner  # noqa: E402
 BASE = Enricher()
 
 
-class _FixedTagger:
+class _FixedTagger(TaggerFake):
     def __init__(self, *spans: tuple[str, EntityType]) -> None:
         self.spans = spans
 

@@ -17,12 +17,13 @@ from services.enrich.ner.tagger import EntityType
 from services.enrich.pipeline import HOMOGRAPH_SCORE, Enricher, GazetteerExtractor, ModelExtractor
 from shared.ids import article_id
 from shared.models import RawArticle
+from tests.unit.enrich.fakes import TaggerFake
 
 ENRICHER = Enricher()
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-class _Tagger:
+class _Tagger(TaggerFake):
     """Reports one span over ``surface`` (its first occurrence) with the given type and score,
     and remembers the texts it was asked to read."""
 

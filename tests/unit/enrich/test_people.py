@@ -17,12 +17,13 @@ from services.enrich.pipeline import Enricher, ModelExtractor
 from shared import names
 from shared.ids import article_id
 from shared.models import RawArticle
+from tests.unit.enrich.fakes import TaggerFake
 
 ENRICHER = Enricher()
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-class _FixedTagger:
+class _FixedTagger(TaggerFake):
     """Reports each ``(surface, type, score)`` wherever the surface occurs in the text."""
 
     def __init__(self, *spans: tuple[str, EntityType, float]) -> None:
@@ -143,6 +144,52 @@ def test_the_united_nations_and_its_secretary_general_are_two_entities() -> None
     assert {e.type for e in entities} >= {"ORG", "PER"}
     assert any(e.linked and e.type == "ORG" for e in entities)  # the UN, from the knowledge base
     assert [e.name for e in entities if e.type == "PER"] == [names.latin_name("فیروز ملک")]
+
+
+# --------------------------------------------------------------------------- found by the title
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ("روس کے نائب وزیر خارجہ سرگئی ریابکوف نے کہا کہ بات چیت جاری رہے گی۔", "سرگئی ریابکوف"),
+        ("محکمہ خارجہ کے ترجمان میتھیو ملر نے بیان جاری کیا۔", "میتھیو ملر"),
+        ("बैठक में राजदूत तरणजीत संधू भी मौजूद थे।", "तरणजीत संधू"),
+        ("सहायक सचिव डोनाल्ड लू ने कहा कि बातचीत अच्छी रही।", "डोनाल्ड लू"),
+    ],
+)
+def test_a_title_is_evidence_for_the_name_the_tagger_missed(body: str, name: str) -> None:
+    assert _mentions(body) == [("PER", name)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "इस योजना का प्रमुख उद्देश्य गरीबी घटाना है।",  # "प्रमुख" as "main" is no title
+        "मंत्री ने कहा कि काम जारी रहेगा।",  # a postposition is no name
+        "अध्यक्ष महोदय ने सदन स्थगित किया।",  # a form of address
+        "समिति के अध्यक्ष पदों के लिए चुनाव हुआ।",  # a plural is no name
+        "पूर्व उप राष्ट्रपति जीन - पियरा बेम्बा पर मुकदमा चला।",  # only part of a hyphenated name
+        "ترجمان دفتر خارجہ نے کہا۔",  # the office he speaks for is no name
+    ],
+)
+def test_a_title_finds_no_name_where_none_follows(body: str) -> None:
+    assert _mentions(body) == []
+
+
+def test_a_title_adds_nothing_where_the_tagger_read_a_name() -> None:
+    body = "ترجمان میتھیو ملر نے بیان جاری کیا۔"
+    assert _mentions(body, ("میتھیو ملر", "PER", 0.9)) == [("PER", "میتھیو ملر")]
+    assert _mentions(body, ("میتھیو", "LOC", 0.9)) == [("LOC", "میتھیو")]
+
+
+def test_words_the_training_text_holds_often_are_no_titled_name() -> None:
+    class _Frequent(_FixedTagger):
+        def frequency(self, word: str, language: str) -> int:
+            return 100
+
+    extractor = ModelExtractor(_Frequent(), ENRICHER.kb)  # type: ignore[arg-type]
+    assert extractor.extract("body", "ترجمان میتھیو ملر نے بیان جاری کیا۔", "ur") == []
 
 
 # --------------------------------------------------------------------------- group nouns

@@ -15,6 +15,7 @@ from shared import names
 from shared.ids import article_id
 from shared.kb import KbEntry
 from shared.models import RawArticle
+from tests.unit.enrich.fakes import TaggerFake
 
 ENRICHER = Enricher()
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -104,7 +105,7 @@ def test_any_text_enriches_without_error_and_offsets_hold(body: str) -> None:
     _check_offsets(result.model_dump())
 
 
-class _LeadTagger:
+class _LeadTagger(TaggerFake):
     """Finds one fixed name, and records how much text it was asked to read."""
 
     def __init__(self, name: str) -> None:
@@ -131,7 +132,7 @@ def test_tagger_reads_the_lead_and_its_names_are_marked_again_later() -> None:
     assert lead_cut(body, 300) <= 300 and body[lead_cut(body, 300) - 1] == "۔"
 
 
-class _SpanTagger:
+class _SpanTagger(TaggerFake):
     """A tagger that reports fixed PER spans (surface strings) wherever they occur."""
 
     def __init__(self, *surfaces: str) -> None:
