@@ -312,6 +312,14 @@ class KnowledgeBase:
 
     # ----------------------------------------------------------------------- matching
 
+    def normalized(self, tokens: Sequence[str]) -> list[str]:
+        """``normalize_text`` of each token, from the matcher's cache (news words recur)."""
+        cache = self._norm_cache
+        try:
+            return list(map(cache.__getitem__, tokens))
+        except KeyError:
+            return [self._normalized(token) for token in tokens]
+
     def _normalized(self, token: str) -> str:
         cache = self._norm_cache
         value = cache.get(token)
@@ -347,11 +355,7 @@ class KnowledgeBase:
             words = pieces[1::2]
         else:
             words = tokens[2]
-        cache = self._norm_cache
-        try:
-            keys = list(map(cache.__getitem__, words))
-        except KeyError:
-            keys = [self._normalized(word) for word in words]
+        keys = self.normalized(words)
         joined = _SEP + _SEP.join(keys) + _SEP
         if " " in joined:
             # a token whose normalised form has a space (NFKC of a ligature such as ﷺ): the

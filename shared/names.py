@@ -37,6 +37,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from itertools import compress
 from pathlib import Path
 from typing import Any, cast
 
@@ -390,6 +391,8 @@ _WEAK_TITLES = frozenset(
 #: Forms of address that follow a title ("अध्यक्ष महोदय", Mr Chairman) and words that qualify
 #: the next one ("ضلعی مجسٹریٹ", district magistrate).
 _ADDRESS_WORDS = frozenset(normalize_text(t) for t in "महोदय महोदया जनाब ضلعی ضلع जिला".split())
+#: The first words of every title (:func:`_title_length` is non-zero only at one of them).
+_TITLE_OPENINGS = _LEADING_TITLES | {head for head, _ in _TITLE_PAIRS}
 #: Particles and conjunctions that follow a name ("संधू भी", Sandhu too).
 _PARTICLES = frozenset(
     normalize_text(t) for t in "भी ही तो और या एवं तथा بھی ہی تو اور یا نیز".split()
@@ -409,11 +412,16 @@ def names_after_titles(
     (the caller's test of token ``i``: a rare word, no place...) accepts and that are no title,
     group, organisation head or postposition."""
     found: list[tuple[int, int]] = []
-    k, size = 0, len(keys)
-    while k < size:
+    size = len(keys)
+    opening = _TITLE_OPENINGS.__contains__
+    # the words that can open a title, found by one C-level pass (most texts have a few)
+    k = 0
+    for at in compress(range(size), map(opening, keys)):
+        if at < k:
+            continue  # inside the previous description or name
+        k = at
         length = _title_length(keys, k, size)
         if not length:
-            k += 1
             continue
         while length:  # the whole description
             k += length

@@ -298,7 +298,7 @@ class ModelExtractor:
         mostly never), no place or organisation the knowledge base knows and no date word,
         with only spaces between them, where no other mention lies."""
         starts, ends, words, _ = tokenize_words(text)
-        keys = [normalize_text(word) for word in words]
+        keys = self.kb.normalized(words)
 
         def name_word(i: int) -> bool:
             word = words[i]
