@@ -129,6 +129,32 @@ def _summary(result: EnrichedArticle) -> _Summary:
     return _Summary(result.language, result.timings_ms)
 
 
+def bench_kb(articles: list[RawArticle]) -> dict[str, Any]:
+    """The knowledge base alone: loading the bundled file, and the gazetteer matcher per body."""
+    import gzip
+
+    from shared.kb import DEFAULT_KB_PATH, KnowledgeBase
+
+    started = time.process_time()
+    kb = KnowledgeBase.from_json(json.loads(gzip.decompress(DEFAULT_KB_PATH.read_bytes())))
+    load_seconds = time.process_time() - started
+    bodies = [article.body for article in articles]
+    for body in bodies:  # the first pass fills the normalisation cache, as a running worker has it
+        kb.find_mentions(body)
+    rounds = []
+    for _ in range(ENRICH_ROUNDS):
+        started = time.process_time()
+        for body in bodies:
+            kb.find_mentions(body)
+        rounds.append((time.process_time() - started) / len(bodies) * 1000)
+    return {
+        "file_bytes": DEFAULT_KB_PATH.stat().st_size,
+        "entries": len(kb),
+        "load_cpu_seconds": round(load_seconds, 3),
+        "find_mentions_ms_per_article": round(statistics.median(rounds), 3),
+    }
+
+
 def bench_enrichment(samples: list[Sample], count: int, profile: Path | None) -> dict[str, Any]:
     """Enricher.enrich in this process: articles/s on one core and cost per component."""
     from services.enrich.pipeline import Enricher
@@ -186,6 +212,7 @@ def bench_enrichment(samples: list[Sample], count: int, profile: Path | None) ->
             for name in components
         },
         "by_language": by_language,
+        "knowledge_base": bench_kb(articles),
     }
 
 
@@ -776,6 +803,13 @@ def markdown(results: dict[str, Any]) -> str:
     if enrich:
         parts = ", ".join(f"{k} {v} ms" for k, v in enrich["component_mean_ms"].items())
         lines += ["", f"Enrichment cost per ~4 KB article (mean): {parts}."]
+        kb = enrich.get("knowledge_base")
+        if kb:
+            lines += [
+                f"Knowledge base: {kb['entries']} entries, {kb['file_bytes']} bytes, loads in "
+                f"{kb['load_cpu_seconds']} s CPU, matches a body in "
+                f"{kb['find_mentions_ms_per_article']} ms."
+            ]
     for size in results["sections"].get("api", {}).get("by_index_size", []):
         parts = ", ".join(
             f"{mix.replace('_', ' ')} p50 {size[mix]['latency_ms']['p50']} / p99 "

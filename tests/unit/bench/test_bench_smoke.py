@@ -47,6 +47,9 @@ def test_results_are_well_formed_json(quick_run: Path) -> None:
     assert enrich["articles_per_second_per_core"] > 0
     assert {"clean", "language", "date", "entities"} <= set(enrich["component_mean_ms"])
     assert all(math.isfinite(v) and v >= 0 for v in enrich["component_mean_ms"].values())
+    kb = enrich["knowledge_base"]
+    assert kb["entries"] > 5000 and kb["load_cpu_seconds"] > 0
+    assert kb["find_mentions_ms_per_article"] > 0
 
 
 def test_every_target_has_a_verdict(quick_run: Path) -> None:

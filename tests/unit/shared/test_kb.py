@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
-import time
 import unicodedata
 
 import pytest
@@ -23,13 +24,10 @@ def ids(kb: KnowledgeBase, text: str) -> list[str]:
     return [hit.entry.id for hit in kb.find_mentions(text)]
 
 
-def test_bundled_file_is_compact_and_loads_fast() -> None:
+def test_bundled_file_is_compact_and_loads() -> None:
+    """Size and content; load time and matching speed are measured by ``make bench`` (kb)."""
     assert DEFAULT_KB_PATH.stat().st_size < 3_000_000
-    start = time.perf_counter()
-    fresh = KnowledgeBase.from_json(
-        __import__("json").loads(__import__("gzip").decompress(DEFAULT_KB_PATH.read_bytes()))
-    )
-    assert time.perf_counter() - start < 1.5  # generous for slow CI; ~0.25 s here
+    fresh = KnowledgeBase.from_json(json.loads(gzip.decompress(DEFAULT_KB_PATH.read_bytes())))
     assert len(fresh) > 5000
 
 
@@ -152,17 +150,6 @@ def test_suggest_in_every_script(kb: KnowledgeBase) -> None:
     assert "geo:PK" in [e.id for e in kb.suggest("Paki", limit=5)]
     assert kb.suggest("") == []
     assert len(kb.suggest("a", limit=3)) <= 3
-
-
-def test_matching_speed(kb: KnowledgeBase) -> None:
-    article = ("پاکستان اور بھارت کے درمیان مذاکرات لاہور میں ہوئے۔ " * 60)[:2000]
-    article += ("भारत और पाकिस्तान के बीच बातचीत दिल्ली में हुई। " * 40)[:1000]
-    kb.find_mentions(article)
-    start = time.perf_counter()
-    for _ in range(50):
-        kb.find_mentions(article)
-    per_article_ms = (time.perf_counter() - start) / 50 * 1000
-    assert per_article_ms < 10  # ~0.4 ms here; the budget for all of enrichment is 2 ms
 
 
 @settings(max_examples=300, deadline=None)
