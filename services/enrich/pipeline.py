@@ -34,7 +34,7 @@ from services.enrich.cleaning import clean_page
 from services.enrich.dates import extract_published_at
 from services.enrich.language import detect_language
 from services.enrich.ner import NerSpan, NerTagger
-from services.enrich.ner.tokenize import tokenize_words, word_runs
+from services.enrich.ner.tokenize import Tokens, tokenize_words, word_runs
 from shared import names
 from shared.kb import GazetteerHit, KbEntry, KnowledgeBase
 from shared.models import (
@@ -143,12 +143,18 @@ class GazetteerExtractor:
     A homograph alias (Urdu چین, China and a chain; Hindi सूरत, Surat and a face) is a mention
     only where ``tagger`` reads a name of a confirming type over it, at least
     :data:`HOMOGRAPH_SCORE` sure, in the sentence around it ("سپلائی چین" is no China). Without a
-    tagger there is no such evidence and homographs are never mentions.
+    tagger there is no such evidence and homographs are never mentions. In the lead (the first
+    ``lead_chars``, 0 = all, as :class:`ModelExtractor` cuts it) the tagger reads the whole lead,
+    the reading the model extractor then shares; beyond it (or with no ``lead_chars``), only the
+    sentence.
     """
 
-    def __init__(self, kb: KnowledgeBase, tagger: NerTagger | None = None) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, tagger: NerTagger | None = None, lead_chars: int | None = None
+    ) -> None:
         self.kb = kb
         self.tagger = tagger
+        self.lead_chars = lead_chars
 
     def extract(self, field: TextField, text: str, language: str) -> list[Candidate]:
         return [
@@ -171,14 +177,18 @@ class GazetteerExtractor:
         """Whether the tagger reads a name of a confirming type over the homograph ``hit``."""
         if self.tagger is None:
             return False
-        start, end = _sentence_around(text, hit.start, hit.end, _HOMOGRAPH_WINDOW)
+        cut = -1 if self.lead_chars is None else lead_cut(text, self.lead_chars)
+        if hit.end <= cut:
+            start, end = 0, cut
+        else:
+            start, end = _sentence_around(text, hit.start, hit.end, _HOMOGRAPH_WINDOW)
         types = _CONFIRMING_TYPES.get(hit.entry.type, frozenset())
         return any(
             span.type in types
             and span.score >= HOMOGRAPH_SCORE
             and start + span.start < hit.end
             and hit.start < start + span.end
-            for span in self.tagger.tag(text[start:end], language)
+            for span in self.tagger.read(text[start:end], language).spans
         )
 
 
@@ -267,6 +277,7 @@ class ModelExtractor:
 
     def extract(self, field: TextField, text: str, language: str) -> list[Candidate]:
         cut = lead_cut(text, self.max_chars)
+        reading = self.tagger.read(text[:cut], language)
         found = [
             Candidate(
                 field,
@@ -278,26 +289,33 @@ class ModelExtractor:
                 score,
                 self.kb.lookup(text[start:end]),
             )
-            for span in self.tagger.tag(text[:cut], language)
+            for span in reading.spans
             if not dates.is_date_word(span.text)
             and (span.score >= HOMOGRAPH_SCORE or not self.kb.is_homograph(span.text))
             for start, end, kind, score in self._readings(text, span)
         ]
         if language in TITLED_NAME_LANGUAGES:
-            found.extend(self._titled_names(field, text[:cut], language, found))
+            tokens = reading.tokens or tokenize_words(text[:cut])
+            found.extend(self._titled_names(field, text[:cut], tokens, language, found))
         if cut < len(text):
             found.extend(self._recurrences(field, text, cut, found))
         return found
 
     def _titled_names(
-        self, field: TextField, text: str, language: str, found: list[Candidate]
+        self,
+        field: TextField,
+        text: str,
+        tokens: Tokens,
+        language: str,
+        found: list[Candidate],
     ) -> list[Candidate]:
         """Persons the tagger missed right after a title or designation ("نائب وزیر خارجہ"
         + a name, "राजदूत" + a name): up to three words, each a word the tagger's training
         text holds fewer than :data:`TITLED_NAME_RARE` times (a transliterated foreign name
         mostly never), no place or organisation the knowledge base knows and no date word,
-        with only spaces between them, where no other mention lies."""
-        starts, ends, words, _ = tokenize_words(text)
+        with only spaces between them, where no other mention lies (``tokens``: the tagger's
+        of ``text``)."""
+        starts, ends, words, _ = tokens
         keys = self.kb.normalized(words)
 
         def name_word(i: int) -> bool:
@@ -714,7 +732,7 @@ class Enricher:
             extractors
             if extractors is not None
             else (
-                GazetteerExtractor(self.kb, self.tagger),
+                GazetteerExtractor(self.kb, self.tagger, lead_chars=ner_max_chars),
                 ModelExtractor(self.tagger, self.kb, max_chars=ner_max_chars),
             )
         )

@@ -30,6 +30,7 @@ from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import pycrfsuite
+from cachetools import LRUCache
 from numba import njit
 
 from shared.text import balanced_span
@@ -38,7 +39,7 @@ from . import english
 from .crf import CompiledCrf, Floats, Ints
 from .crf import _decode as _crf_decode
 from .features import FeatureExtractor
-from .tokenize import sentence_starts, tokenize_words
+from .tokenize import Tokens, sentence_starts, tokenize_words
 
 __all__ = ["CRF_LANGUAGES", "EntityType", "NerSpan", "NerTagger", "model_dir", "training_record"]
 
@@ -63,6 +64,20 @@ class NerSpan:
     type: EntityType
     score: float
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the tagger made of one text: its entity spans, and the word tokens it read them
+    from (``None`` for English, whose tagger tokenises its own way)."""
+
+    spans: tuple[NerSpan, ...]
+    tokens: Tokens | None
+
+
+#: Texts remembered with their readings: an article's title and lead are each wanted by more
+#: than one pass (the homograph check, the model's mentions, the title rule).
+_READINGS_KEPT = 4
 
 
 def model_dir() -> resources.abc.Traversable:
@@ -548,6 +563,7 @@ class NerTagger:
         self._directory = models if models is not None else model_dir()
         self._models: dict[str, _CrfModel] = {}
         self._lock = threading.Lock()
+        self._readings: LRUCache[tuple[str, str], Reading] = LRUCache(_READINGS_KEPT)
 
     @classmethod
     def load(cls) -> NerTagger:
@@ -578,21 +594,40 @@ class NerTagger:
 
     def tag(self, text: str, language: str) -> list[NerSpan]:
         """Entity spans in ``text``; an unsupported language or empty text gives ``[]``."""
-        lang = _base_language(language)
+        return list(self.read(text, language).spans)
+
+    def read(self, text: str, language: str) -> Reading:
+        """:meth:`tag`'s spans with the tokens they came from; the last few texts' readings are
+        kept, so passes over the same text share one."""
+        key = (_base_language(language), text)
+        with self._lock:
+            reading = self._readings.get(key)
+        if reading is None:
+            reading = self._read(*key)
+            with self._lock:
+                self._readings[key] = reading
+        return reading
+
+    def _read(self, lang: str, text: str) -> Reading:
         if lang not in _ALL_LANGUAGES or not text:
-            return []
+            return Reading((), None)
         if lang == "en":
-            return [
-                NerSpan(s, e, cast(EntityType, t), score, text[s:e])
-                for s, e, t, score in english.tag(text)
-            ]
+            return Reading(
+                tuple(
+                    NerSpan(s, e, cast(EntityType, t), score, text[s:e])
+                    for s, e, t, score in english.tag(text)
+                ),
+                None,
+            )
         model = self._model(lang)
-        starts, ends, words, breaks = tokenize_words(text)
+        tokens = tokenize_words(text)
+        starts, ends, words, breaks = tokens
         if not words:
-            return []
+            return Reading((), tokens)
         bounds = sentence_starts(text, starts, ends, words, breaks)
         labels, probs = model.tag(words, np.array(bounds, dtype=np.int64))
-        return _decode(text, _Spans(starts, ends), labels, probs, frozenset(bounds[:-1]))
+        spans = _decode(text, _Spans(starts, ends), labels, probs, frozenset(bounds[:-1]))
+        return Reading(tuple(spans), tokens)
 
 
 def _base_language(language: str) -> str:

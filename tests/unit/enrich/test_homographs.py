@@ -29,18 +29,20 @@ class _Tagger(TaggerFake):
 
     def __init__(self, surface: str, kind: EntityType, score: float) -> None:
         self.surface, self.kind, self.score = surface, kind, score
-        self.read: list[str] = []
+        self.asked: list[str] = []
 
     def tag(self, text: str, language: str) -> list[NerSpan]:
-        self.read.append(text)
+        self.asked.append(text)
         at = text.find(self.surface)
         if at < 0:
             return []
         return [NerSpan(at, at + len(self.surface), self.kind, self.score, self.surface)]
 
 
-def _linked(text: str, tagger: _Tagger | None) -> list[tuple[str, str | None]]:
-    extractor = GazetteerExtractor(ENRICHER.kb, tagger)  # type: ignore[arg-type]
+def _linked(
+    text: str, tagger: _Tagger | None, lead_chars: int | None = None
+) -> list[tuple[str, str | None]]:
+    extractor = GazetteerExtractor(ENRICHER.kb, tagger, lead_chars)  # type: ignore[arg-type]
     return [
         (c.text, c.entry.id if c.entry else None) for c in extractor.extract("body", text, "ur")
     ]
@@ -70,7 +72,24 @@ def test_the_tagger_reads_only_the_sentence_around_the_homograph() -> None:
     third = " بازار آج بند رہے۔"
     tagger = _Tagger("چین", "LOC", 0.9)
     assert _linked(first + second + third, tagger) == [("چین", "geo:CN")]
-    assert tagger.read == [second]
+    assert tagger.asked == [second]
+
+
+def test_in_the_lead_the_tagger_reads_the_lead_the_model_extractor_reads() -> None:
+    lead = "کل رات شدید بارش ہوئی۔ چین نے نئی پالیسی کا اعلان کیا۔"
+    text = lead + " بازار آج بند رہے اور چین کی دکانیں بھی۔"
+    tagger = _Tagger("چین", "LOC", 0.9)
+    assert _linked(text, tagger, lead_chars=len(lead) + 1) == [("چین", "geo:CN"), ("چین", "geo:CN")]
+    assert tagger.asked == [lead, "بازار آج بند رہے اور چین کی دکانیں بھی۔"]
+
+
+def test_the_real_tagger_reads_an_article_lead_once() -> None:
+    text = "چین اور امریکہ کے درمیان مذاکرات ہوئے۔"
+    tagger = ENRICHER.tagger
+    first = tagger.read(text, "ur")
+    assert tagger.read(text, "ur") is first
+    assert first.tokens is not None and first.tokens.words[0] == "چین"
+    assert tagger.tag(text, "ur") == list(first.spans)
 
 
 @pytest.mark.parametrize(

@@ -110,10 +110,10 @@ class _LeadTagger(TaggerFake):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.read: list[int] = []
+        self.lengths: list[int] = []
 
     def tag(self, text: str, language: str) -> list[NerSpan]:
-        self.read.append(len(text))
+        self.lengths.append(len(text))
         start = text.find(self.name)
         return [] if start < 0 else [NerSpan(start, start + len(self.name), "PER", 0.9, self.name)]
 
@@ -125,7 +125,7 @@ def test_tagger_reads_the_lead_and_its_names_are_marked_again_later() -> None:
     tagger = _LeadTagger(name)
     extractor = ModelExtractor(tagger, ENRICHER.kb, max_chars=300)  # type: ignore[arg-type]
     candidates = extractor.extract("body", body, "ur")
-    assert max(tagger.read) <= 300
+    assert max(tagger.lengths) <= 300
     starts = [c.start for c in candidates]
     assert starts[0] == 0 and len(starts) == 2  # the lead mention and one whole-word recurrence
     assert all(body[c.start : c.end] == name for c in candidates)
