@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import platform
@@ -130,20 +129,6 @@ def _summary(result: EnrichedArticle) -> _Summary:
     return _Summary(result.language, result.timings_ms)
 
 
-#: Fields of an enriched article that say when it was made, not what: left out of the hash.
-_CLOCK_FIELDS = frozenset({"ingested_at", "enriched_at", "timings_ms"})
-
-
-def outputs_sha256(enricher: Any, articles: list[RawArticle]) -> str:
-    """One hash of everything the enrichment makes of ``articles`` but the clock's fields: equal
-    hashes before and after a change mean the change kept the outputs identical."""
-    digest = hashlib.sha256()
-    for article in articles:
-        fields = enricher.enrich(article).model_dump(mode="json", exclude=_CLOCK_FIELDS)
-        digest.update(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode())
-    return digest.hexdigest()
-
-
 def bench_kb(articles: list[RawArticle]) -> dict[str, Any]:
     """The knowledge base alone: loading the bundled file, and the gazetteer matcher per body."""
     import gzip
@@ -228,7 +213,6 @@ def bench_enrichment(samples: list[Sample], count: int, profile: Path | None) ->
         },
         "by_language": by_language,
         "knowledge_base": bench_kb(articles),
-        "outputs_sha256": outputs_sha256(enricher, articles),
     }
 
 
@@ -819,9 +803,6 @@ def markdown(results: dict[str, Any]) -> str:
     if enrich:
         parts = ", ".join(f"{k} {v} ms" for k, v in enrich["component_mean_ms"].items())
         lines += ["", f"Enrichment cost per ~4 KB article (mean): {parts}."]
-        lines += [
-            f"Outputs' hash (sha256, without the clock's fields): {enrich['outputs_sha256']}."
-        ]
         kb = enrich.get("knowledge_base")
         if kb:
             lines += [

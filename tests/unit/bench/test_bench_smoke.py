@@ -50,7 +50,6 @@ def test_results_are_well_formed_json(quick_run: Path) -> None:
     kb = enrich["knowledge_base"]
     assert kb["entries"] > 5000 and kb["load_cpu_seconds"] > 0
     assert kb["find_mentions_ms_per_article"] > 0
-    assert len(enrich["outputs_sha256"]) == 64
 
 
 def test_every_target_has_a_verdict(quick_run: Path) -> None:
