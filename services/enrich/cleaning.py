@@ -534,17 +534,21 @@ def _analyse(text: str, title: str | None, max_chars: int) -> tuple[CleanedPage,
     if title_out is None:
         flags.append("no_title")
 
-    dateline, dateline_index = _mark_top_zone(lines, first_para, headline_index, latin_page)
+    # Without a paragraph there is no top or bottom zone to place a line in: a short item (a
+    # flash, a one-line note) is all text, and only what is furniture by itself is dropped.
+    zoned = bool(paragraphs)
+    dateline, dateline_index = _mark_top_zone(lines, first_para, headline_index, latin_page, zoned)
     if dateline is None:
         dateline = _dateline_elsewhere(lines, paragraphs)
     # Bottom zone: short lines after the last paragraph are footer.
-    for i in range(last_para + 1, len(lines)):
+    for i in range(last_para + 1, len(lines) if zoned else 0):
         line = lines[i]
         if line.furniture is None and i != headline_index and i != dateline_index:
             if line.words <= _SHORT_WORDS or not line.sentence_end:
                 line.furniture = "footer"
 
-    skip = {i for i in (headline_index, dateline_index) if i is not None}
+    # the dateline's line leaves the body, unless it is all the text there is
+    skip = {i for i in (headline_index, dateline_index if zoned else None) if i is not None}
     body_parts, removed = _body(lines, skip, title_out, first_para)
     body = "\n\n".join(body_parts)
     if not body:
@@ -626,9 +630,14 @@ def _headline(
 
 
 def _mark_top_zone(
-    lines: list[_Line], first_para: int, headline_index: int | None, latin_page: bool
+    lines: list[_Line],
+    first_para: int,
+    headline_index: int | None,
+    latin_page: bool,
+    zoned: bool = True,
 ) -> tuple[str | None, int | None]:
-    """Labels before the headline and bylines are furniture; the dateline and its line."""
+    """Labels before the headline and bylines are furniture; the dateline and its line. Short
+    lines are labels by their place only on a ``zoned`` page (one with a paragraph)."""
     dateline: str | None = None
     dateline_index: int | None = None
     start_top = headline_index if headline_index is not None else -1
@@ -641,7 +650,7 @@ def _mark_top_zone(
             if dateline is None:
                 dateline, dateline_index = line.text, i
             continue
-        if i < start_top and (line.words <= _SHORT_WORDS or not line.paragraph):
+        if zoned and i < start_top and (line.words <= _SHORT_WORDS or not line.paragraph):
             line.furniture = "label"
         elif line.words <= 8 and _BYLINE_RE.search(line.text):
             line.furniture = "byline"
@@ -653,7 +662,7 @@ def _mark_top_zone(
             and line.letters > 0
         ):
             line.furniture = "byline"
-        elif i > start_top and line.words <= _SHORT_WORDS and not line.sentence_end:
+        elif zoned and i > start_top and line.words <= _SHORT_WORDS and not line.sentence_end:
             line.furniture = "label"
     return dateline, dateline_index
 

@@ -242,6 +242,33 @@ def test_furniture_only() -> None:
     assert {"empty_body", "furniture_only"} <= set(page.flags)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "کراچی بندرگاہ",  # a place and a noun: a flash, a label on a photo
+        "नई दिल्ली, उत्तर प्रदेश",
+        "15 مارچ 2024 کراچی میں بارش",  # a date in front: the dateline is also all the text
+        "Budget 2025\nTax slabs unchanged",  # two short lines, neither a known label
+    ],
+)
+def test_a_short_item_with_no_paragraph_is_all_text(text: str) -> None:
+    """Labels and footers are placed by the paragraphs; without one, a short line is text."""
+    page = clean_page(text)
+    check_page(page)
+    assert sorted((page.title or "").split() + page.body.split()) == sorted(text.split())
+    assert "furniture_only" not in page.flags and page.removed == ()
+
+
+def test_a_short_line_before_the_article_is_still_a_label() -> None:
+    article = (
+        "کراچی بندرگاہ\n"
+        "کراچی میں آج صبح شدید بارش ہوئی جس سے شہر کی کئی سڑکیں پانی میں ڈوب گئیں اور ٹریفک رک گئی۔"
+    )
+    page = clean_page(article, title="کراچی میں بارش")
+    check_page(page)
+    assert page.body.startswith("کراچی میں آج صبح") and "کراچی بندرگاہ" in page.removed
+
+
 def test_binary_junk_is_flagged_not_raised() -> None:
     junk = bytes(range(256)).decode("latin-1") * 20
     page = clean_page(junk)
