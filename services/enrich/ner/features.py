@@ -34,6 +34,8 @@ from collections.abc import Set as AbstractSet
 
 from shared.names import name_key
 
+from .names_lm import NameEvidence
+
 __all__ = [
     "FeatureExtractor",
     "frequency_buckets",
@@ -210,7 +212,8 @@ class FeatureExtractor:
     ``word_lists`` (``|``-joined list names such as ``per`` or ``orgend``) and ``gazetteer``
     (knowledge-base n-grams -> ``TYPE:kind``, matched per sentence).  ``cross_script`` adds the
     word's consonant skeleton (``k=``, its first and last two letters) and, for the neighbours,
-    the skeleton alone.
+    the skeleton alone. ``name_evidence`` adds how name-like its letters are (``nm=``, a bucket
+    of :class:`~.names_lm.NameEvidence`), for the word and its neighbours.
     """
 
     def __init__(
@@ -221,8 +224,10 @@ class FeatureExtractor:
         word_lists: Mapping[str, str] | None = None,
         gazetteer: Mapping[str, str] | None = None,
         cross_script: bool = False,
+        name_evidence: NameEvidence | None = None,
     ) -> None:
         self._cross_script = cross_script
+        self._name_evidence = name_evidence
         self._frequencies: Mapping[str, str] = frequencies or {}
         self._clusters: Mapping[str, str] = clusters or {}
         self._word_lists: Mapping[str, str] = word_lists or {}
@@ -290,6 +295,10 @@ class FeatureExtractor:
             if key:
                 own.extend(("k=" + key, "kp2=" + key[:2], "ks2=" + key[-2:]))
                 near.append("k=" + key)
+        if self._name_evidence is not None and shape not in ("num", "punct"):
+            evidence = "nm=" + self._name_evidence.bucket(n)
+            own.append(evidence)
+            near.append(evidence)
         lists = self._word_lists.get(n)
         if lists:
             own.extend("L=" + name for name in lists.split("|"))

@@ -39,6 +39,7 @@ from . import english
 from .crf import CompiledCrf, Floats, Ints
 from .crf import _decode as _crf_decode
 from .features import FeatureExtractor
+from .names_lm import load_evidence
 from .tokenize import Tokens, sentence_starts, tokenize_words
 
 __all__ = ["CRF_LANGUAGES", "EntityType", "NerSpan", "NerTagger", "model_dir", "training_record"]
@@ -133,6 +134,7 @@ class _CrfModel:
             clusters=load_lookup(directory, f"{language}.clusters.json.gz"),
             word_lists=load_lookup(directory, f"{language}.lists.json.gz"),
             gazetteer=load_lookup(directory, f"{language}.gaz.json.gz"),
+            name_evidence=load_evidence(directory, f"{language}.names.json.gz"),
         )
         score = self.crf.score
         self._bias = score(["bias"])
