@@ -661,21 +661,22 @@ def entity_fields(candidates: Sequence[Candidate], language: str) -> list[dict[s
     """:func:`build_entities` before validation: each entity as the fields of an
     :class:`Entity`, its mentions as those of a :class:`Mention`."""
     builders: dict[str, _EntityBuilder] = {}
-    for candidate in _resolve_overlaps(_one_type_per_name(list(candidates))):
-        if candidate.entry is not None:
-            entry = candidate.entry
+    kept = _resolve_overlaps(_one_type_per_name(list(candidates)))
+    for candidate, person in zip(kept, _people_by_surname(kept), strict=True):
+        if person.entry is not None:
+            entry = person.entry
             entity_id, linked = entry.id, True
             builder = builders.get(entity_id) or _EntityBuilder(
                 entity_id, _entity_type(entry.type), entry.name, dict(entry.names), True
             )
         else:
-            entity_id = names.entity_id(candidate.text, candidate.type, language)
+            entity_id = names.entity_id(person.text, person.type, language)
             linked = False
             builder = builders.get(entity_id) or _EntityBuilder(
                 entity_id,
-                candidate.type,
-                names.latin_name(candidate.text, language, candidate.type == "PER"),
-                {language: candidate.text},
+                person.type,
+                names.latin_name(person.text, language, person.type == "PER"),
+                {language: person.text},
                 False,
             )
         builder.linked = builder.linked or linked
@@ -691,6 +692,37 @@ def entity_fields(candidates: Sequence[Candidate], language: str) -> list[dict[s
         )
         builders[entity_id] = builder
     return [builder.build() for builder in builders.values()]
+
+
+def _people_by_surname(candidates: list[Candidate]) -> list[Candidate]:
+    """What each candidate's entity is made from: itself, or for a person named by one word
+    that ends the full name of exactly one person in the article ("ڈار" after "اسحاق ڈار"),
+    that person — linked to the knowledge base if either the full name or the surname is (the
+    KB may know "जयशंकर" alone). A surname two people in the article share stays apart."""
+    people: dict[str, set[str]] = {}
+    full: dict[str, Candidate] = {}
+    linked: dict[str, KbEntry] = {}
+    for c in candidates:
+        if c.type != "PER":
+            continue
+        words = c.text.split()
+        if len(words) > 1:
+            people.setdefault(words[-1], set()).add(c.entry.id if c.entry else c.text)
+            full.setdefault(words[-1], c)
+        elif c.entry is not None and c.entry.type == "PER":
+            linked.setdefault(c.text, c.entry)
+    if not full:
+        return candidates
+    persons: dict[str, Candidate] = {}
+    for surname, names_ in people.items():
+        if len(names_) == 1:
+            person = full[surname]
+            entry = person.entry or linked.get(surname)
+            persons[surname] = replace(person, entry=entry)
+    return [
+        persons.get(c.text.split()[-1], c) if c.type == "PER" and c.text.strip() else c
+        for c in candidates
+    ]
 
 
 @dataclass(frozen=True, slots=True)

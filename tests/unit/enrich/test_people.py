@@ -13,9 +13,10 @@ import pytest
 
 from services.enrich.ner import NerSpan
 from services.enrich.ner.tagger import EntityType
-from services.enrich.pipeline import Enricher, ModelExtractor
+from services.enrich.pipeline import Candidate, Enricher, ModelExtractor, build_entities
 from shared import names
 from shared.ids import article_id
+from shared.kb import KbEntry
 from shared.models import RawArticle
 from tests.unit.enrich.fakes import TaggerFake
 
@@ -268,3 +269,31 @@ def test_a_place_government_is_the_organisation_not_the_place() -> None:
     )
     article = people.enrich(RawArticle(id=article_id(url=None, title=None, body=body), body=body))
     assert [(e.type, e.mentions[0].text) for e in article.entities] == [("ORG", "उत्तर प्रदेश सरकार")]
+
+
+def _person(text: str, start: int, entry: KbEntry | None = None) -> Candidate:
+    source = "kb" if entry else "model"
+    return Candidate("body", start, start + len(text), text, "PER", source, 0.9, entry)
+
+
+def test_a_person_named_later_by_surname_alone_is_one_entity() -> None:
+    # Written for this test: a full name, then the surname twice.
+    entities = build_entities(
+        [_person("اسحاق ڈار", 0), _person("ڈار", 60), _person("ڈار", 120)], "ur"
+    )
+    assert len(entities) == 1
+    assert [m.text for m in entities[0].mentions] == ["اسحاق ڈار", "ڈار", "ڈار"]
+    assert entities[0].id == build_entities([_person("اسحاق ڈار", 0)], "ur")[0].id
+
+
+def test_a_surname_the_knowledge_base_knows_links_the_full_name_too() -> None:
+    minister = KbEntry(id="per:x", type="PER", kind="person", name="S. Jaishankar", names={})
+    entities = build_entities([_person("सुब्रह्मण्यम जयशंकर", 0), _person("जयशंकर", 50, minister)], "hi")
+    assert [(e.id, len(e.mentions), e.linked) for e in entities] == [("per:x", 2, True)]
+
+
+def test_a_surname_two_people_in_the_article_share_stays_apart() -> None:
+    candidates = [_person("इमरान खान", 0), _person("शाहरुख खान", 40), _person("खान", 90)]
+    entities = build_entities(candidates, "hi")
+    assert len(entities) == 3
+    assert [m.text for m in entities[2].mentions] == ["खान"]
