@@ -37,7 +37,9 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pycrfsuite
 
@@ -49,7 +51,7 @@ from services.enrich.ner.features import (  # noqa: E402
     frequency_buckets,
     normalize_word,
 )
-from services.enrich.ner.names_lm import NameEvidence, write_evidence  # noqa: E402
+from services.enrich.ner.names_lm import NameEvidence  # noqa: E402
 from services.enrich.ner.tokenize import tokenize  # noqa: E402
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "services" / "enrich" / "ner" / "models"
@@ -119,8 +121,9 @@ def training_sentences(
     return sents
 
 
-def write_table(path: Path, table: dict[str, str]) -> None:
-    """Write a ``word -> value`` table as deterministic gzipped JSON (or remove it if empty)."""
+def write_table(path: Path, table: Mapping[str, Any]) -> None:
+    """Write a table (``word -> value``, or the name evidence's counts) as deterministic gzipped
+    JSON (or remove it if empty)."""
     if not table:
         if path.exists():
             path.unlink()
@@ -381,7 +384,9 @@ def train(
     write_table(out_dir / f"{language}.gaz.json.gz", gaz_table)
     write_table(out_dir / f"{language}.lists.json.gz", list_table)
     write_table(out_dir / f"{language}.clusters.json.gz", cluster_table)
-    write_evidence(out_dir / f"{language}.names.json.gz", name_evidence(bio) if use_names else None)
+    write_table(
+        out_dir / f"{language}.names.json.gz", name_evidence(bio).to_json() if use_names else {}
+    )
     # what the model learnt from, for tools/eval_ner.py (which must not score a trained split)
     (out_dir / f"{language}.training.json").write_text(
         json.dumps(

@@ -12,19 +12,15 @@ The tagger gets the ratio as a bucket (``nm=``, :meth:`NameEvidence.bucket`) on 
 neighbours; ``tools/train_ner.py`` jackknifes it like the name lists, so the model learns how
 far it generalises to words it did not count. Both models are Witten–Bell interpolated
 character n-grams of order :data:`ORDER` over the word between boundary marks; they ship as
-their n-gram counts (``{lang}.names.json.gz``).
+their n-gram counts (``{lang}.names.json.gz``, :meth:`NameEvidence.to_json`).
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 #: Longest n-gram counted: three letters of context.
@@ -122,21 +118,3 @@ class NameEvidence:
     def from_json(cls, data: Mapping[str, Any]) -> NameEvidence:
         order = int(data["order"])
         return cls(CharModel(data["names"], order), CharModel(data["words"], order))
-
-
-def load_evidence(directory: resources.abc.Traversable, name: str) -> NameEvidence | None:
-    """The evidence shipped beside a model (``None`` for a model trained without it)."""
-    path = directory.joinpath(name)
-    if not path.is_file():
-        return None
-    return NameEvidence.from_json(json.loads(gzip.decompress(path.read_bytes())))
-
-
-def write_evidence(path: Path, evidence: NameEvidence | None) -> None:
-    """Save as deterministic gzipped JSON (or remove the file for ``None``)."""
-    if evidence is None:
-        path.unlink(missing_ok=True)
-        return
-    payload = json.dumps(evidence.to_json(), ensure_ascii=False, sort_keys=True).encode("utf-8")
-    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        gz.write(payload)

@@ -39,7 +39,7 @@ from . import english
 from .crf import CompiledCrf, Floats, Ints
 from .crf import _decode as _crf_decode
 from .features import FeatureExtractor
-from .names_lm import load_evidence
+from .names_lm import NameEvidence
 from .tokenize import Tokens, sentence_starts, tokenize_words
 
 __all__ = ["CRF_LANGUAGES", "EntityType", "NerSpan", "NerTagger", "model_dir", "training_record"]
@@ -86,14 +86,24 @@ def model_dir() -> resources.abc.Traversable:
     return resources.files(__package__).joinpath("models")
 
 
-def load_lookup(directory: resources.abc.Traversable, name: str) -> dict[str, str]:
-    """Load a ``word -> value`` table (``.json.gz``); missing file -> empty table."""
+def _load_table(directory: resources.abc.Traversable, name: str) -> dict[str, Any]:
+    """A ``.json.gz`` table shipped beside a model; missing file -> empty table."""
     path = directory.joinpath(name)
     if not path.is_file():
         return {}
     with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
-        data = json.load(handle)
-    return {str(k): str(v) for k, v in data.items()}
+        return dict(json.load(handle))
+
+
+def load_lookup(directory: resources.abc.Traversable, name: str) -> dict[str, str]:
+    """Load a ``word -> value`` table (``.json.gz``); missing file -> empty table."""
+    return {str(k): str(v) for k, v in _load_table(directory, name).items()}
+
+
+def load_evidence(directory: resources.abc.Traversable, name: str) -> NameEvidence | None:
+    """The name evidence shipped beside a model (``None`` for a model trained without it)."""
+    table = _load_table(directory, name)
+    return NameEvidence.from_json(table) if table else None
 
 
 def training_record(directory: resources.abc.Traversable, language: str) -> dict[str, Any]:

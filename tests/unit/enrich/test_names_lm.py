@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import json
 import math
 from pathlib import Path
 
@@ -10,13 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.enrich.ner.features import FeatureExtractor
-from services.enrich.ner.names_lm import (
-    BUCKET_BOUNDS,
-    CharModel,
-    NameEvidence,
-    load_evidence,
-    write_evidence,
-)
+from services.enrich.ner.names_lm import BUCKET_BOUNDS, CharModel, NameEvidence
+from services.enrich.ner.tagger import load_evidence
 
 # Written for this test: surnames of one family of spellings against everyday English words.
 NAMES = ["ivanov", "petrov", "lavrov", "smirnova", "volkov", "sokolov", "popov", "kozlov"]
@@ -51,14 +48,13 @@ def test_any_word_has_a_finite_score_and_a_bucket(word: str) -> None:
 
 
 def test_saved_evidence_loads_with_the_same_scores(tmp_path: Path) -> None:
-    path = tmp_path / "xx.names.json.gz"
-    write_evidence(path, EVIDENCE)
+    payload = json.dumps(EVIDENCE.to_json(), ensure_ascii=False).encode("utf-8")
+    (tmp_path / "xx.names.json.gz").write_bytes(gzip.compress(payload))
     loaded = load_evidence(tmp_path, "xx.names.json.gz")  # type: ignore[arg-type]
     assert loaded is not None
     for word in ["morozov", "these", "", "x"]:
         assert loaded.score(word) == EVIDENCE.score(word)
-    write_evidence(path, None)
-    assert load_evidence(tmp_path, "xx.names.json.gz") is None  # type: ignore[arg-type]
+    assert load_evidence(tmp_path, "yy.names.json.gz") is None  # type: ignore[arg-type]
 
 
 def test_the_tagger_features_carry_the_bucket_for_the_word_and_its_neighbours() -> None:
